@@ -1,0 +1,1 @@
+"""p20: longitudinal research-partnership data warehouse."""

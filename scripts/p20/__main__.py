@@ -1,0 +1,3 @@
+from p20.cli import app
+
+app()

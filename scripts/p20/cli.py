@@ -1,0 +1,200 @@
+"""The `p20` command. Each subcommand is a thin call into one workflow module.
+
+Exit codes: 0 ok, 1 rejected input, 2 usage error. Expected failures print one line, no traceback.
+"""
+
+import functools
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from p20 import paths
+from p20.errors import P20Error, UsageError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+keys_app = typer.Typer(no_args_is_help=True, help="The partnership key (custodian zone only).")
+app.add_typer(keys_app, name="keys")
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+
+def expected_errors(fn):
+    """Turn a P20Error into one line on stderr and its exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except P20Error as exc:
+            err.print(f"p20: {exc}", markup=False)
+            raise typer.Exit(exc.exit_code) from None
+
+    return wrapper
+
+
+def parse_years(text: str) -> range:
+    try:
+        first, _, last = text.partition("-")
+        first_year, last_year = int(first), int(last or first)
+    except ValueError:
+        raise UsageError(f"--years {text!r}: expected a range like 2016-2025") from None
+    if last_year < first_year:
+        raise UsageError(f"--years {text!r}: the range is empty")
+    return range(first_year, last_year + 1)
+
+
+@app.command()
+@expected_errors
+def synth(
+    preset: Annotated[str, typer.Option(help="tiny | small | medium | lausd")] = "tiny",
+    seed: Annotated[int, typer.Option(help="random seed: the same seed gives the same bytes")] = 42,
+    years: Annotated[str, typer.Option(help="school years (spring year), e.g. 2016-2025")] = "2016-2025",
+):
+    """Write a synthetic district's raw extracts and truth into the custodian zone."""
+    from p20.synth import generate
+
+    params = generate(preset, seed, parse_years(years), paths.custodian_dir())
+    out.print(f"synth: {params['preset']} district, seed {seed}, {years} -> {paths.raw_dir()}")
+
+
+@keys_app.command("init")
+@expected_errors
+def keys_init():
+    """Create the partnership's 256-bit master key (mode 0600; never overwrites)."""
+    from p20 import keys
+
+    path = keys.init_master_key()
+    out.print(f"keys: new key {keys.fingerprint(keys.load_master_key(path))} written to {path}")
+
+
+@keys_app.command("fingerprint")
+@expected_errors
+def keys_fingerprint():
+    """Print the fingerprint of the key in use (a one-way name, not the key)."""
+    from p20 import keys
+
+    out.print(keys.fingerprint(keys.load_master_key()))
+
+
+@app.command()
+@expected_errors
+def pseudonymise(
+    raw: Annotated[Path | None, typer.Argument(help="folder of raw extracts")] = None,
+    outbox: Annotated[Path | None, typer.Option(help="where to write the outbox")] = None,
+):
+    """Tokenise ids, drop names and exact birth dates: raw extracts -> outbox + manifest."""
+    from p20.custodian import pseudonymise as run
+
+    manifest = run(raw or paths.raw_dir(), outbox or paths.outbox_dir())
+    rows = sum(f["rows"] for f in manifest["files"])
+    out.print(
+        f"pseudonymise: {len(manifest['files'])} extracts, {rows} rows, key "
+        f"{manifest['key_fingerprint']} -> {outbox or paths.outbox_dir()}"
+    )
+
+
+@app.command()
+@expected_errors
+def load(outbox: Annotated[Path | None, typer.Argument(help="an outbox folder")] = None):
+    """Validate each extract with its GX suite; land what passes, quarantine what fails."""
+    from p20.gate import load as run
+
+    outcomes = run(outbox or paths.outbox_dir())
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("landed", "unchanged", "rejected")}
+    for o in outcomes:
+        if o.status == "rejected":
+            for line in o.message.split("; "):
+                err.print(f"rejected: {line}", markup=False)
+    out.print(
+        f"load: {counts['landed']} landed, {counts['unchanged']} unchanged, "
+        f"{counts['rejected']} rejected -> {paths.warehouse_dir()}"
+    )
+    if counts["rejected"]:
+        err.print(f"reports: {paths.quarantine_dir()}", markup=False)
+        raise typer.Exit(1)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def build(ctx: typer.Context):
+    """Run `dbt build` (extra arguments pass through to dbt) on the warehouse."""
+    from p20.build import dbt
+
+    if not dbt(["build", *ctx.args]):
+        raise typer.Exit(1)
+
+
+@app.command()
+@expected_errors
+def demo(
+    preset: Annotated[str, typer.Option(help="tiny | small")] = "small",
+    seed: Annotated[int, typer.Option()] = 42,
+):
+    """Synth -> keys -> pseudonymise -> load -> dbt build, then a summary of the marts."""
+    from p20 import keys
+    from p20.build import dbt
+    from p20.custodian import pseudonymise as run_pseudonymise
+    from p20.gate import load as run_load
+    from p20.synth import generate
+
+    generate(preset, seed, range(2016, 2026), paths.custodian_dir())
+    out.print(f"1/4 synth: {preset} district, seed {seed}, 2016-2025 -> {paths.raw_dir()}")
+    if not keys.master_key_path().exists():
+        keys.init_master_key()
+    manifest = run_pseudonymise(paths.raw_dir(), paths.outbox_dir())
+    out.print(f"2/4 pseudonymise: {len(manifest['files'])} extracts -> {paths.outbox_dir()}")
+    outcomes = run_load(paths.outbox_dir())
+    rejected = [o for o in outcomes if o.status == "rejected"]
+    for o in rejected:
+        err.print(f"rejected: {o.message}", markup=False)
+    out.print(
+        f"3/4 load: {sum(o.status == 'landed' for o in outcomes)} landed, "
+        f"{sum(o.status == 'unchanged' for o in outcomes)} unchanged, {len(rejected)} rejected"
+    )
+    if rejected:
+        raise typer.Exit(1)
+    out.print("4/4 dbt build ...")
+    if not dbt(["build", "--quiet"]):
+        err.print("p20: dbt build failed; see the log above")
+        raise typer.Exit(1)
+    _print_summary()
+
+
+def _print_summary() -> None:
+    import duckdb
+
+    con = duckdb.connect(str(paths.duckdb_path()), read_only=True)
+    rows = con.execute(
+        """
+        select school_year, grade_level, count(*) as n
+        from main_marts.fct_student_years
+        where is_enrolled_on_census_day
+        group by all
+        """
+    ).fetchall()
+    con.close()
+    grades = sorted({r[1] for r in rows}, key=lambda g: -1 if g == "KN" else int(g))
+    years = sorted({r[0] for r in rows})
+    cell = {(r[0], r[1]): r[2] for r in rows}
+    table = Table(title="Students enrolled on census day, by school year and grade")
+    table.add_column("year")
+    for g in grades:
+        table.add_column(g, justify="right")
+    table.add_column("total", justify="right")
+    for y in years:
+        values = [cell.get((y, g), 0) for g in grades]
+        table.add_row(str(y), *map(str, values), str(sum(values)))
+    out.print(table)
+    out.print(
+        "Open the warehouse read-only in SQL:\n"
+        f"  .venv/bin/python -c \"import duckdb; duckdb.connect('{paths.duckdb_path()}', read_only=True)"
+        ".sql('select * from main_marts.fct_student_years limit 5').show()\"\n"
+        f"  or, with the DuckDB CLI: duckdb -readonly {paths.duckdb_path()}"
+    )
+
+
+def main() -> None:  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,129 @@
+"""`p20 pseudonymise`: raw extracts -> outbox the research zone may receive.
+
+Per extract file: every column is handled as the column policy (seeds/extract_columns.csv)
+says: keep, tokenise (HMAC of the normalised id, per id kind), coarsen (birth date to year and
+month) or drop. A file with more or fewer fields than the policy knows is refused, so a new
+column can never slip through. Distinct ids are tokenised once in Python and joined back in
+DuckDB; rows never pass through Python. The outbox is written under a temporary name and
+renamed into place with its manifest.
+"""
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from p20 import keys
+from p20.errors import RejectedInput, UsageError
+from p20.policy import Extract, extract_by_raw_code, policy_version
+from p20.textio import atomic_dir, file_sha256, register_lines, sql_str, write_json_atomic
+
+RAW_NAME = re.compile(r"^(?P<code>[A-Z]{4})_(?P<year>\d{4})\.txt$")
+MANIFEST = "manifest.json"
+MANIFEST_FORMAT = "p20-outbox/1"
+
+
+def raw_files(raw_dir: Path) -> list[tuple[Path, Extract, int]]:
+    """The raw extracts in a folder, schools first (others are checked against them)."""
+    if not raw_dir.is_dir():
+        raise UsageError(f"{raw_dir}: no such folder of raw extracts (run `p20 synth` first?)")
+    known = extract_by_raw_code()
+    found = []
+    for path in sorted(raw_dir.iterdir()):
+        m = RAW_NAME.match(path.name)
+        if not m:
+            continue
+        if m["code"] not in known:
+            raise RejectedInput(
+                f"{path.name}: no column policy for extract code {m['code']} in "
+                "seeds/extract_columns.csv; add one before it can cross to the research zone"
+            )
+        found.append((path, known[m["code"]], int(m["year"])))
+    if not found:
+        raise UsageError(f"{raw_dir}: holds no raw extracts named like SENR_2024.txt")
+    order = list(known)
+    return sorted(found, key=lambda f: (order.index(f[1].raw_file_code), f[2]))
+
+
+def _token_table(con: duckdb.DuckDBPyConnection, field: int, token) -> pa.Table:
+    """Tokenise the distinct raw values of one field (not every row) into a join table."""
+    distinct = con.sql(
+        f"select distinct fields[{field}] as raw_value from raw_lines "
+        f"where nullif(trim(fields[{field}]), '') is not null"
+    ).to_arrow_table()
+    raw_values = distinct.column("raw_value").to_pylist()
+    return pa.table({"raw_value": raw_values, "token": [token(v) for v in raw_values]})
+
+
+def pseudonymise_file(
+    con: duckdb.DuckDBPyConnection, path: Path, extract: Extract, master: bytes, out: Path
+) -> int:
+    register_lines(con, path, "raw_lines")
+    expected = len(extract.columns)
+    bad = con.execute(
+        "select line_no from raw_lines where n_fields <> ? order by line_no limit 10", [expected]
+    ).fetchall()
+    if bad:
+        n_bad = con.execute("select count(*) from raw_lines where n_fields <> ?", [expected]).fetchall()[0][0]
+        rows = ", ".join(str(r[0]) for r in bad)
+        raise RejectedInput(
+            f"{path.name}: rule 'column policy' failed on {n_bad} lines (first: {rows}): the "
+            f"{extract.raw_file_code} policy lists {expected} fields; a new or missing column must "
+            "be added to seeds/extract_columns.csv with its action before anything crosses"
+        )
+    select, joins = [], []
+    for col in extract.columns:
+        field = f"raw_lines.fields[{col.position}]"
+        if col.action == "keep":
+            select.append(f"{field} as {col.outbox_column}")
+        elif col.action == "coarsen":  # CCYYMMDD -> CCYYMM
+            select.append(f"substr(trim({field}), 1, 6) as {col.outbox_column}")
+        elif col.action == "tokenise":
+            alias = f"tok_{col.position}"
+            table = _token_table(con, col.position, keys.tokeniser(master, col.id_kind))
+            con.register(alias, table)
+            joins.append(f"left join {alias} on {alias}.raw_value = {field}")
+            select.append(f"{alias}.token as {col.outbox_column}")
+    con.sql(
+        f"""
+        copy (
+            select {", ".join(select)}
+            from raw_lines {" ".join(joins)}
+            order by raw_lines.line_no
+        ) to {sql_str(out)} (format csv, delimiter '^', header false, quote '', escape '')
+        """
+    )
+    return con.execute("select count(*) from raw_lines").fetchall()[0][0]
+
+
+def pseudonymise(raw_dir: Path, outbox: Path, key_path: Path | None = None) -> dict:
+    """Write the whole outbox (extracts + manifest) atomically; returns the manifest."""
+    files = raw_files(raw_dir)
+    master = keys.load_master_key(key_path)
+    entries = []
+    con = duckdb.connect()
+    with atomic_dir(outbox) as tmp:
+        for path, extract, year in files:
+            out_name = f"{extract.name}_{year}.txt"
+            rows = pseudonymise_file(con, path, extract, master, tmp / out_name)
+            entries.append(
+                {
+                    "file": out_name,
+                    "extract": extract.name,
+                    "school_year": year,
+                    "sha256": file_sha256(tmp / out_name),
+                    "rows": rows,
+                    "columns": extract.outbox_columns,
+                }
+            )
+        manifest = {
+            "format": MANIFEST_FORMAT,
+            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "key_fingerprint": keys.fingerprint(master),
+            "policy_version": policy_version(),
+            "files": entries,
+        }
+        write_json_atomic(tmp / MANIFEST, manifest)
+    return manifest

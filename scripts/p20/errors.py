@@ -1,0 +1,19 @@
+"""Errors a user can cause: one clear line, a distinct exit code, never a traceback."""
+
+
+class P20Error(Exception):
+    """Base of the expected failures. The message names file, rule and rows, never values."""
+
+    exit_code = 1
+
+
+class RejectedInput(P20Error):
+    """Input that breaks a rule (exit 1): nothing was written."""
+
+    exit_code = 1
+
+
+class UsageError(P20Error):
+    """Wrong arguments or a refused operation (exit 2): nothing was written."""
+
+    exit_code = 2

@@ -1,0 +1,55 @@
+"""Where the two zones live. Every command reads them from here, so the env vars always apply."""
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SEEDS_DIR = REPO_ROOT / "seeds"
+EXPECTATIONS_DIR = REPO_ROOT / "expectations"
+
+
+def _zone(env_var: str, default_name: str) -> Path:
+    value = os.environ.get(env_var)
+    return Path(value).resolve() if value else REPO_ROOT / default_name
+
+
+def custodian_dir() -> Path:
+    """District side: raw extracts, keys, outbox (P20_CUSTODIAN_DIR, default ./custodian)."""
+    return _zone("P20_CUSTODIAN_DIR", "custodian")
+
+
+def warehouse_dir() -> Path:
+    """Institute side: landed Parquet, quarantine, ledger, DuckDB (P20_WAREHOUSE_DIR, default ./warehouse)."""
+    return _zone("P20_WAREHOUSE_DIR", "warehouse")
+
+
+def raw_dir() -> Path:
+    return custodian_dir() / "raw"
+
+
+def truth_dir() -> Path:
+    return custodian_dir() / "truth"
+
+
+def keys_dir() -> Path:
+    return custodian_dir() / "keys"
+
+
+def outbox_dir() -> Path:
+    return custodian_dir() / "outbox"
+
+
+def landed_dir() -> Path:
+    return warehouse_dir() / "landed"
+
+
+def quarantine_dir() -> Path:
+    return warehouse_dir() / "quarantine"
+
+
+def ledger_path() -> Path:
+    return warehouse_dir() / "ledger" / "loads.jsonl"
+
+
+def duckdb_path() -> Path:
+    return warehouse_dir() / "p20.duckdb"

@@ -1,0 +1,78 @@
+"""The extract layouts and code sets, read from the dbt seeds: one source of truth for the
+custodian (what may cross), the gate (what a valid file looks like) and dbt (how to decode)."""
+
+import csv
+import hashlib
+from dataclasses import dataclass
+from functools import cache
+
+from p20.paths import SEEDS_DIR
+
+COLUMN_POLICY_SEED = SEEDS_DIR / "extract_columns.csv"
+ACTIONS = {"keep", "tokenise", "coarsen", "drop"}
+
+
+@dataclass(frozen=True)
+class Column:
+    position: int
+    raw_column: str
+    action: str
+    outbox_column: str
+    id_kind: str
+
+
+@dataclass(frozen=True)
+class Extract:
+    name: str
+    raw_file_code: str
+    columns: tuple[Column, ...]
+
+    @property
+    def outbox_columns(self) -> list[str]:
+        return [c.outbox_column for c in self.columns if c.action != "drop"]
+
+
+def _read_seed(name: str) -> list[dict[str, str]]:
+    with open(SEEDS_DIR / f"{name}.csv", newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+@cache
+def extracts() -> dict[str, Extract]:
+    """Extract name -> layout, in the order the seed lists them (schools first: others refer to it)."""
+    grouped: dict[str, list[dict[str, str]]] = {}
+    for row in _read_seed("extract_columns"):
+        if row["action"] not in ACTIONS:
+            raise ValueError(f"seeds/extract_columns.csv: unknown action {row['action']!r}")
+        grouped.setdefault(row["extract"], []).append(row)
+    result = {}
+    for name, rows in grouped.items():
+        rows.sort(key=lambda r: int(r["position"]))
+        cols = tuple(
+            Column(
+                position=int(r["position"]),
+                raw_column=r["raw_column"],
+                action=r["action"],
+                outbox_column=r["outbox_column"],
+                id_kind=r["id_kind"],
+            )
+            for r in rows
+        )
+        result[name] = Extract(name=name, raw_file_code=rows[0]["raw_file_code"], columns=cols)
+    return result
+
+
+def extract_by_raw_code() -> dict[str, Extract]:
+    return {e.raw_file_code: e for e in extracts().values()}
+
+
+@cache
+def policy_version() -> str:
+    """Short hash of the column policy: the manifest records which policy made an outbox."""
+    return hashlib.sha256(COLUMN_POLICY_SEED.read_bytes()).hexdigest()[:12]
+
+
+@cache
+def code_set(seed: str, column: str) -> list[str]:
+    """The accepted values of one code column, straight from its seed."""
+    return [row[column] for row in _read_seed(seed)]

@@ -1,0 +1,107 @@
+"""The thin file layer both zones share: read a caret-delimited extract into DuckDB, hash a file,
+and write directories and files atomically (temporary name, then one rename)."""
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+from p20.errors import RejectedInput
+
+DELIMITER = "^"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sql_str(value: str | Path) -> str:
+    """A SQL string literal (paths are ours, but quote them properly anyway)."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def register_lines(con: duckdb.DuckDBPyConnection, path: Path, view: str) -> None:
+    """Create table `view` (line_no, fields, n_fields) from a headerless caret-delimited file.
+
+    Each line is read whole and split in SQL, so a line with too many or too few fields is a row
+    the rules can point at, not a parser crash. DuckDB's own parse errors quote the offending
+    line, so they are replaced by a message that keeps only the line number.
+    """
+    source = (
+        f"read_csv({sql_str(path)}, columns = {{'line': 'VARCHAR'}}, delim = '\x01', "
+        "header = false, quote = '', escape = '', auto_detect = false, strict_mode = false)"
+    )
+    try:
+        con.sql(
+            f"""
+            create or replace temp table {view} as
+            select
+                cast(row_number() over () as bigint) as line_no,
+                string_split(coalesce(line, ''), '{DELIMITER}') as fields,
+                len(string_split(coalesce(line, ''), '{DELIMITER}')) as n_fields
+            from {source}
+            """
+        )
+    except duckdb.Error as exc:
+        line = re.search(r"Line: (\d+)", str(exc))
+        where = f" at line {line.group(1)}" if line else ""
+        if "unicode" in str(exc).lower() or "utf-8" in str(exc).lower():
+            rule = "file is not valid UTF-8 text"
+        else:
+            rule = "file is not readable as caret-delimited text"
+        raise RejectedInput(f"{path.name}: {rule}{where}") from None
+
+
+@contextlib.contextmanager
+def atomic_dir(final: Path) -> Iterator[Path]:
+    """Yield a temporary sibling directory; rename it to `final` only if the block succeeds.
+
+    A crash leaves at most a `.tmp-*` directory, which readers never glob and cleanup removes.
+    """
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".tmp-{final.name}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir()
+    try:
+        yield tmp
+        for child in tmp.rglob("*"):
+            if child.is_file():
+                with open(child, "rb") as f:
+                    os.fsync(f.fileno())
+        if final.exists():
+            trash = final.parent / f".old-{final.name}-{uuid.uuid4().hex[:8]}"
+            os.rename(final, trash)
+            os.rename(tmp, final)
+            shutil.rmtree(trash)
+        else:
+            os.rename(tmp, final)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+
+
+def write_json_atomic(path: Path, payload: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".tmp-{path.name}-{uuid.uuid4().hex[:8]}"
+    tmp.write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def remove_stale_temporaries(root: Path) -> int:
+    """Remove `.tmp-*` leftovers of a crashed run under `root`; returns how many."""
+    if not root.exists():
+        return 0
+    stale = [p for p in root.rglob(".tmp-*")]
+    for p in stale:
+        shutil.rmtree(p) if p.is_dir() else p.unlink()
+    return len(stale)
