@@ -1,27 +1,34 @@
-"""`p20 build`: run dbt on the warehouse through dbt's programmatic runner.
+"""`p20 build`: run dbt on the warehouse, as `dbt build` in its own process.
 
 Plain `dbt build` from the repository root works too (profiles.yml reads P20_WAREHOUSE_DIR);
-this wrapper also keeps dbt's target/ and logs/ inside the warehouse zone they describe.
+this wrapper also keeps dbt's target/ and logs/ inside the warehouse zone they describe. A
+separate process, so that dbt-duckdb's open connection is closed when dbt is done.
 """
 
 import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 from p20 import paths
 
 
 def dbt(args: list[str]) -> bool:
-    from dbt.cli.main import dbtRunner
-
     warehouse = paths.warehouse_dir()
-    os.environ["P20_WAREHOUSE_DIR"] = str(warehouse)
-    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+    warehouse.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "P20_WAREHOUSE_DIR": str(warehouse),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    executable = Path(sys.executable).parent / "dbt"
+    command = [str(executable) if executable.exists() else shutil.which("dbt") or "dbt", *args]
     root = str(paths.REPO_ROOT)
-    full = [
-        *args,
+    command += [
         "--project-dir", root,
         "--profiles-dir", root,
         "--target-path", str(warehouse / "dbt" / "target"),
         "--log-path", str(warehouse / "dbt" / "logs"),
     ]
-    result = dbtRunner().invoke(full)
-    return bool(result.success)
+    return subprocess.run(command, env=env, cwd=root).returncode == 0

@@ -18,8 +18,8 @@ from p20.errors import P20Error, UsageError
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 keys_app = typer.Typer(no_args_is_help=True, help="The partnership key (custodian zone only).")
 app.add_typer(keys_app, name="keys")
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
 
 
 def expected_errors(fn):
@@ -138,10 +138,13 @@ def demo(
     from p20.build import dbt
     from p20.custodian import pseudonymise as run_pseudonymise
     from p20.gate import load as run_load
-    from p20.synth import generate
+    from p20.synth import generate, synth_marker_matches
 
-    generate(preset, seed, range(2016, 2026), paths.custodian_dir())
-    out.print(f"1/4 synth: {preset} district, seed {seed}, 2016-2025 -> {paths.raw_dir()}")
+    if synth_marker_matches(preset, seed, paths.custodian_dir()):
+        out.print(f"1/4 synth: {paths.raw_dir()} already holds the {preset} district, seed {seed}; kept")
+    else:
+        generate(preset, seed, range(2016, 2026), paths.custodian_dir())
+        out.print(f"1/4 synth: {preset} district, seed {seed}, 2016-2025 -> {paths.raw_dir()}")
     if not keys.master_key_path().exists():
         keys.init_master_key()
     manifest = run_pseudonymise(paths.raw_dir(), paths.outbox_dir())
@@ -170,7 +173,7 @@ def _print_summary() -> None:
     rows = con.execute(
         """
         select school_year, grade_level, count(*) as n
-        from main_marts.fct_student_years
+        from marts.fct_student_years
         where is_enrolled_on_census_day
         group by all
         """
@@ -191,7 +194,7 @@ def _print_summary() -> None:
     out.print(
         "Open the warehouse read-only in SQL:\n"
         f"  .venv/bin/python -c \"import duckdb; duckdb.connect('{paths.duckdb_path()}', read_only=True)"
-        ".sql('select * from main_marts.fct_student_years limit 5').show()\"\n"
+        ".sql('select * from marts.fct_student_years limit 5').show()\"\n"
         f"  or, with the DuckDB CLI: duckdb -readonly {paths.duckdb_path()}"
     )
 

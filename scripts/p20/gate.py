@@ -186,10 +186,14 @@ def validate(con: duckdb.DuckDBPyConnection, extract: Extract, params: dict) -> 
             continue
         cfg = r.expectation_config
         res = r.result or {}
-        lines = [int(i) for i in (res.get("unexpected_index_list") or [])]
-        raised = any(v.get("raised_exception") for v in (r.exception_info or {}).values()) if isinstance(
-            r.exception_info, dict
-        ) else False
+        # GX returns the index (our line number), alone or in a dict beside the failing value:
+        # only the line number is kept.
+        lines = [
+            int(i["line_no"]) if isinstance(i, dict) else int(i)
+            for i in (res.get("unexpected_index_list") or [])
+        ]
+        info = r.exception_info if isinstance(r.exception_info, dict) else {}
+        raised = any(isinstance(v, dict) and v.get("raised_exception") for v in info.values())
         failures.append(
             {
                 "rule": (cfg.meta or {}).get("rule", cfg.type),

@@ -318,6 +318,15 @@ def _raw_frame(extract: str, columns: dict[str, object]) -> pd.DataFrame:
     return pd.DataFrame({name: columns[name] for name in layout})
 
 
+def synth_marker_matches(preset: str, seed: int, out_root: Path) -> bool:
+    """Whether out_root/raw already holds this preset and seed (so a demo can keep it)."""
+    marker = out_root / "raw" / MARKER
+    if not marker.exists():
+        return False
+    params = json.loads(marker.read_text())["params"]
+    return params["preset"] == preset and params["seed"] == seed
+
+
 def generate(preset: str, seed: int, years: range, out_root: Path) -> dict:
     """Write raw extracts and truth for `years` under out_root/raw and out_root/truth."""
     if preset not in PRESETS:

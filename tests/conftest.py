@@ -1,0 +1,117 @@
+"""Shared fixtures: isolated zones per test session, and one tiny end-to-end pipeline run."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Zones:
+    custodian: Path
+    warehouse: Path
+    canaries: dict | None = None
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.pop("P20_MASTER_KEY", None)
+        env.update(P20_CUSTODIAN_DIR=str(self.custodian), P20_WAREHOUSE_DIR=str(self.warehouse))
+        return env
+
+    def p20(self, *args: str, check: bool = False) -> subprocess.CompletedProcess:
+        """Run the p20 command as a user would, in these zones."""
+        proc = subprocess.run(
+            [sys.executable, "-m", "p20", *args],
+            env=self.env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        if check and proc.returncode != 0:
+            raise AssertionError(f"p20 {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+        return proc
+
+
+def new_zones(root: Path) -> Zones:
+    zones = Zones(custodian=root / "custodian", warehouse=root / "warehouse")
+    return zones
+
+
+@pytest.fixture
+def zones(tmp_path) -> Zones:
+    return new_zones(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch, tmp_path):
+    """In-process calls use a test's own zones, never the developer's ./custodian or ./warehouse."""
+    monkeypatch.setenv("P20_CUSTODIAN_DIR", str(tmp_path / "custodian"))
+    monkeypatch.setenv("P20_WAREHOUSE_DIR", str(tmp_path / "warehouse"))
+    monkeypatch.delenv("P20_MASTER_KEY", raising=False)
+
+
+# Distinctive identifying values planted in the raw extracts of one student (see plant_canaries).
+CANARY = {"ssid": "0246813579", "first_name": "Zebulonia", "last_name": "Quixotefield"}
+
+
+def plant_canaries(raw: Path) -> dict[str, str]:
+    """Give one real student of the raw extracts a canary SSID and name in every file, and
+    return those values plus the student's exact birth date (all must stay custodian-side)."""
+    first_sinf = (raw / "SINF_2016.txt").read_bytes().decode().split("\r\n")
+    fields = first_sinf[-2].split("^")  # a grade-12 student: born before 2000
+    victim_ssid, birth_date = fields[6].strip(), fields[10]
+    for path in sorted(raw.glob("S*_*.txt")):
+        lines = path.read_bytes().decode().split("\r\n")
+        for i, line in enumerate(lines):
+            f = line.split("^")
+            if len(f) > 10 and f[6].strip().lstrip("0") == victim_ssid.lstrip("0"):
+                f[6], f[8], f[9] = CANARY["ssid"], CANARY["first_name"], CANARY["last_name"]
+                lines[i] = "^".join(f)
+        path.write_text("\r\n".join(lines), newline="")
+    return {**CANARY, "birth_date": birth_date}
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Zones:
+    """The whole path on the tiny preset, with canaries planted in the raw extracts, then
+    `p20 demo --preset tiny` (keys, pseudonymise, load, dbt build). Tests treat it as
+    read-only; those that change things work on a copy."""
+    zones = new_zones(tmp_path_factory.mktemp("tiny"))
+    zones.p20("synth", "--preset", "tiny", "--seed", "7", check=True)
+    zones.canaries = plant_canaries(zones.custodian / "raw")
+    zones.p20("demo", "--preset", "tiny", "--seed", "7", check=True)
+    return zones
+
+
+def copy_zones(src: Zones, root: Path) -> Zones:
+    dst = new_zones(root)
+    shutil.copytree(src.custodian, dst.custodian, symlinks=True)
+    shutil.copytree(src.warehouse, dst.warehouse, symlinks=True)
+    return dst
+
+
+def reseal_manifest(outbox: Path) -> None:
+    """Make the manifest match the files again after a test edited one (as a custodian whose
+    own process produced a bad file would): so the gate's rules, not the hash check, must catch it."""
+    from p20.textio import file_sha256
+
+    manifest = json.loads((outbox / "manifest.json").read_text())
+    for entry in manifest["files"]:
+        path = outbox / entry["file"]
+        entry["sha256"] = file_sha256(path)
+        entry["rows"] = sum(1 for _ in path.open("rb"))
+    (outbox / "manifest.json").write_text(json.dumps(manifest, indent=2))
+
+
+def tree_snapshot(root: Path) -> dict[str, bytes]:
+    """Every file under root with its bytes (for 'nothing changed' checks)."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}

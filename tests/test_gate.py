@@ -1,0 +1,106 @@
+"""The load gate: broken extracts are rejected with a reason per rule and land nothing;
+an identical reload is a no-op; an outbox made with another key is refused."""
+
+import json
+
+import pytest
+
+from conftest import copy_zones, reseal_manifest, tree_snapshot
+
+
+@pytest.fixture
+def loaded(tiny_run, tmp_path):
+    """A private copy of the loaded tiny warehouse (and its custodian zone)."""
+    return copy_zones(tiny_run, tmp_path / "copy")
+
+
+def _edit_lines(path, edit):
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join(edit(lines)) + "\n")
+
+
+def _assert_rejected_and_unchanged(zones, proc, before, file, rules):
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    for rule in rules:
+        assert any(
+            line.startswith("rejected: ") and file in line and rule in line
+            for line in proc.stderr.splitlines()
+        ), f"no one-line reason naming {file} and {rule!r}:\n{proc.stderr}"
+    assert tree_snapshot(zones.warehouse / "landed") == before["landed"]
+    assert (zones.warehouse / "p20.duckdb").read_bytes() == before["duckdb"]
+    ledger = [json.loads(x) for x in (zones.warehouse / "ledger" / "loads.jsonl").read_text().splitlines()]
+    assert ledger[-1]["outcome"] == "rejected" or any(r["outcome"] == "rejected" for r in ledger[-30:])
+    reports = list((zones.warehouse / "quarantine").rglob("report.json"))
+    assert any(json.loads(r.read_text())["file"] == file for r in reports)
+
+
+def _snapshot(zones):
+    return {
+        "landed": tree_snapshot(zones.warehouse / "landed"),
+        "duckdb": (zones.warehouse / "p20.duckdb").read_bytes(),
+    }
+
+
+def test_reload_of_identical_outbox_is_a_noop(loaded):
+    before = _snapshot(loaded)
+    proc = loaded.p20("load")
+    assert proc.returncode == 0, proc.stderr
+    assert "0 landed, 30 unchanged, 0 rejected" in proc.stdout
+    assert tree_snapshot(loaded.warehouse / "landed") == before["landed"]
+
+
+def test_missing_required_column_is_rejected(loaded):
+    outbox = loaded.custodian / "outbox"
+    # drop student_token (6th field) from every line of one extract
+    _edit_lines(outbox / "enrollments_2020.txt", lambda ls: ["^".join(l.split("^")[:5] + l.split("^")[6:]) for l in ls])
+    reseal_manifest(outbox)
+    before = _snapshot(loaded)
+    proc = loaded.p20("load")
+    _assert_rejected_and_unchanged(
+        loaded, proc, before, "enrollments_2020.txt", ["number of caret-separated fields"]
+    )
+
+
+def test_duplicate_key_is_rejected_with_line_numbers(loaded):
+    outbox = loaded.custodian / "outbox"
+    _edit_lines(outbox / "students_2021.txt", lambda ls: ls + [ls[3]])
+    reseal_manifest(outbox)
+    before = _snapshot(loaded)
+    proc = loaded.p20("load")
+    _assert_rejected_and_unchanged(loaded, proc, before, "students_2021.txt", ["one row per student_token"])
+    n = len((outbox / "students_2021.txt").read_text().splitlines())
+    assert f"lines 4, {n}" in proc.stderr
+    report = next((loaded.warehouse / "quarantine").rglob("report.json"))
+    assert json.loads(report.read_text())["failures"][0]["lines"] == [4, n]
+
+
+def test_a_file_changed_after_its_manifest_is_rejected(loaded):
+    outbox = loaded.custodian / "outbox"
+    _edit_lines(outbox / "schools_2018.txt", lambda ls: ls[:-1])
+    before = _snapshot(loaded)
+    proc = loaded.p20("load")
+    _assert_rejected_and_unchanged(loaded, proc, before, "schools_2018.txt", ["manifest hash"])
+
+
+def test_outbox_made_with_another_key_is_refused(loaded):
+    (loaded.custodian / "keys" / "master.key").unlink()
+    assert loaded.p20("keys", "init").returncode == 0
+    assert loaded.p20("pseudonymise").returncode == 0
+    before = _snapshot(loaded)
+    proc = loaded.p20("load")
+    assert proc.returncode == 1
+    assert "key fingerprint" in proc.stderr and "not the warehouse's key" in proc.stderr
+    assert tree_snapshot(loaded.warehouse / "landed") == before["landed"]
+
+
+def test_reports_and_ledger_hold_no_identifier_values(loaded):
+    outbox = loaded.custodian / "outbox"
+    planted = "9876543210"  # a raw SSID where a token belongs
+    _edit_lines(outbox / "students_2022.txt", lambda ls: [ls[0].replace(ls[0].split("^")[5], planted)] + ls[1:])
+    reseal_manifest(outbox)
+    proc = loaded.p20("load")
+    assert proc.returncode == 1 and "64-hex token" in proc.stderr
+    assert planted not in proc.stdout + proc.stderr
+    for path in [*(loaded.warehouse / "quarantine").rglob("*"), loaded.warehouse / "ledger" / "loads.jsonl"]:
+        if path.is_file():
+            assert planted.encode() not in path.read_bytes(), path
