@@ -52,7 +52,7 @@ def test_reload_of_identical_outbox_is_a_noop(loaded):
 def test_missing_required_column_is_rejected(loaded):
     outbox = loaded.custodian / "outbox"
     # drop student_token (6th field) from every line of one extract
-    _edit_lines(outbox / "enrollments_2020.txt", lambda ls: ["^".join(l.split("^")[:5] + l.split("^")[6:]) for l in ls])
+    _edit_lines(outbox / "enrollments_2020.txt", lambda ls: ["^".join(x.split("^")[:5] + x.split("^")[6:]) for x in ls])
     reseal_manifest(outbox)
     before = _snapshot(loaded)
     proc = loaded.p20("load")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -182,7 +183,9 @@ def _print_summary() -> None:
     grades = sorted({r[1] for r in rows}, key=lambda g: -1 if g == "KN" else int(g))
     years = sorted({r[0] for r in rows})
     cell = {(r[0], r[1]): r[2] for r in rows}
-    table = Table(title="Students enrolled on census day, by school year and grade")
+    table = Table(
+        title="Students enrolled on census day, by school year and grade", box=box.SIMPLE, padding=(0, 1)
+    )
     table.add_column("year")
     for g in grades:
         table.add_column(g, justify="right")
@@ -190,7 +193,8 @@ def _print_summary() -> None:
     for y in years:
         values = [cell.get((y, g), 0) for g in grades]
         table.add_row(str(y), *map(str, values), str(sum(values)))
-    out.print(table)
+    # a table needs its width even when stdout is not a terminal (CI logs, pipes)
+    Console(highlight=False, width=max(out.width, 8 * len(grades) + 16)).print(table)
     out.print(
         "Open the warehouse read-only in SQL:\n"
         f"  .venv/bin/python -c \"import duckdb; duckdb.connect('{paths.duckdb_path()}', read_only=True)"

@@ -28,8 +28,14 @@ from p20 import paths
 from p20.custodian import MANIFEST, MANIFEST_FORMAT
 from p20.errors import RejectedInput, UsageError
 from p20.policy import Extract, code_set, extracts
-from p20.textio import atomic_dir, file_sha256, register_lines, remove_stale_temporaries, sql_str
-from p20.textio import write_json_atomic
+from p20.textio import (
+    atomic_dir,
+    file_sha256,
+    register_lines,
+    remove_stale_temporaries,
+    sql_str,
+    write_json_atomic,
+)
 
 MAX_LINES_REPORTED = 20
 TRUST_FILE = "trust.json"

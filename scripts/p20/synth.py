@@ -108,9 +108,9 @@ class District:
         self.schools = pd.DataFrame(
             {
                 "school_code": codes.astype(str),
-                "school_name": [f"{n} {k[0]} #{i + 1}" for i, (n, k) in enumerate(zip(names, kinds))],
+                "school_name": [f"{n} {k[0]} #{i + 1}" for i, (n, k) in enumerate(zip(names, kinds, strict=True))],
                 "school_type": [
-                    "MAGN" if m and k[1] == "TRAD" else k[1] for m, k in zip(magnets, kinds)
+                    "MAGN" if m and k[1] == "TRAD" else k[1] for m, k in zip(magnets, kinds, strict=True)
                 ],
                 "low_grade": [k[2] for k in kinds],
                 "high_grade": [k[3] for k in kinds],
@@ -167,7 +167,9 @@ class District:
                 "birth_date": birth.astype("datetime64[D]"),
                 "first_name": rng.choice(FIRST_NAMES, n),
                 "last_name": rng.choice(LAST_NAMES, n),
-                "address": [f"{h} {s} St" for h, s in zip(rng.integers(100, 9999, n), rng.choice(STREETS, n))],
+                "address": (
+                    pd.Series(rng.integers(100, 9999, n)).astype(str) + " " + rng.choice(STREETS, n) + " St"
+                ).to_numpy(),
                 "parent_ed_level": _sample(rng, cal.PARENT_ED_SHARES, n),
                 "home_language": np.where(spanish, "01", "00"),
             }

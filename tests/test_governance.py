@@ -1,0 +1,77 @@
+"""Project rules over dbt's manifest (the dbt-project-evaluator rules, which cannot be
+installed here): naming by layer, no mart reading a source, public models contracted,
+documented and primary-key tested, no staging model joining two sources."""
+
+import json
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def manifest(tiny_run):
+    return json.loads((tiny_run.warehouse / "dbt" / "target" / "manifest.json").read_text())
+
+
+def _models(manifest):
+    return [n for n in manifest["nodes"].values() if n["resource_type"] == "model"]
+
+
+def _tests_on(manifest, unique_id):
+    return [
+        n for n in manifest["nodes"].values()
+        if n["resource_type"] == "test" and unique_id in n["depends_on"]["nodes"]
+    ]
+
+
+LAYER_PREFIX = {"staging": ("stg_",), "intermediate": ("int_",), "marts": ("dim_", "fct_", "agg_")}
+
+
+def test_models_are_named_for_their_layer(manifest):
+    models = _models(manifest)
+    assert len(models) >= 10
+    for m in models:
+        layer = m["fqn"][1]
+        assert layer in LAYER_PREFIX, f"{m['name']} is outside staging/intermediate/marts"
+        assert m["name"].startswith(LAYER_PREFIX[layer]), f"{m['name']} in {layer}"
+        if layer == "staging":
+            source = m["fqn"][2]
+            assert m["name"].startswith(f"stg_{source}__"), m["name"]
+
+
+def test_only_staging_reads_sources_and_from_one_source_table(manifest):
+    for m in _models(manifest):
+        sources = [d for d in m["depends_on"]["nodes"] if d.startswith("source.")]
+        if m["fqn"][1] == "staging":
+            assert len(sources) == 1, f"{m['name']} reads {sources}"
+        else:
+            assert not sources, f"{m['name']} reads a source directly: {sources}"
+
+
+def test_public_marts_are_contracted_documented_and_key_tested(manifest):
+    marts = [m for m in _models(manifest) if m["fqn"][1] == "marts"]
+    assert marts
+    for m in marts:
+        assert m["access"] == "public", m["name"]
+        assert m["config"]["contract"]["enforced"], m["name"]
+        assert m["description"].strip(), m["name"]
+        assert m["description"].strip().startswith("One row per"), f"{m['name']}: grain first"
+        for name, col in m["columns"].items():
+            assert col["description"].strip(), f"{m['name']}.{name} has no description"
+            assert col.get("data_type"), f"{m['name']}.{name} has no data type"
+        key_tests = [
+            t for t in _tests_on(manifest, m["unique_id"])
+            if t["test_metadata"]["name"] in ("unique", "unique_combination")
+        ]
+        assert key_tests, f"{m['name']} has no primary-key test"
+
+
+def test_every_model_states_its_grain(manifest):
+    for m in _models(manifest):
+        assert m["description"].strip().startswith("One row per"), m["name"]
+
+
+def test_token_columns_are_tagged(manifest):
+    for m in _models(manifest):
+        for name, col in m["columns"].items():
+            if name.endswith("_token"):
+                assert col.get("meta", {}).get("token") is True, f"{m['name']}.{name}"
