@@ -151,19 +151,24 @@ def load_suite(extract: str):
 
 
 def suite_parameters(extract: Extract, year: int, known_school_codes: list[str]) -> dict:
-    """Values the suites refer to as $PARAMETER: code sets from the seeds, the file's year."""
-    return {
+    """Values the suites refer to as $PARAMETER. `seed__<name>` is the code set in the first
+    column of seeds/<name>.csv (the same seed dbt tests against); the rest describe the file."""
+    suite = load_suite(extract.name)
+    referenced = {
+        value["$PARAMETER"]
+        for exp in suite.expectations
+        for value in exp.configuration.kwargs.values()
+        if isinstance(value, dict) and "$PARAMETER" in value
+    }
+    params = {
         "field_count": len(extract.outbox_columns),
         "academic_year": [f"{year - 1}-{year}"],
         "known_school_codes": known_school_codes,
-        "grade_levels": code_set("grade_levels", "grade_level"),
-        "gender_codes": code_set("gender_codes", "gender"),
-        "school_types": code_set("school_types", "school_type"),
-        "race_codes": code_set("race_codes", "race_code"),
-        "enrollment_status_codes": code_set("enrollment_status_codes", "enrollment_status"),
-        "exit_reason_codes": code_set("exit_reason_codes", "exit_reason"),
-        "parent_education_codes": code_set("parent_education_codes", "parent_ed_level"),
     }
+    for name in referenced:
+        if name.startswith("seed__"):
+            params[name] = code_set(name.removeprefix("seed__"))
+    return params
 
 
 def _frame_sql(extract: Extract) -> str:

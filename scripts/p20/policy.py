@@ -73,6 +73,10 @@ def policy_version() -> str:
 
 
 @cache
-def code_set(seed: str, column: str) -> list[str]:
-    """The accepted values of one code column, straight from its seed."""
-    return [row[column] for row in _read_seed(seed)]
+def code_set(seed: str) -> list[str]:
+    """The accepted values of a code set: the first column of its seed."""
+    rows = _read_seed(seed)
+    if not rows:
+        return []
+    first = next(iter(rows[0]))
+    return [row[first] for row in rows]
