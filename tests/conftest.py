@@ -94,22 +94,28 @@ def tiny_run(tmp_path_factory) -> Zones:
 
 def copy_zones(src: Zones, root: Path) -> Zones:
     dst = new_zones(root)
+    dst.canaries = src.canaries
     shutil.copytree(src.custodian, dst.custodian, symlinks=True)
     shutil.copytree(src.warehouse, dst.warehouse, symlinks=True)
     return dst
 
 
-def reseal_manifest(outbox: Path) -> None:
-    """Make the manifest match the files again after a test edited one (as a custodian whose
-    own process produced a bad file would): so the gate's rules, not the hash check, must catch it."""
+def reseal_manifest(zones: Zones) -> None:
+    """Make the manifest match the files again after a test edited one, sealed with the
+    custodian's key (as a custodian whose own process produced a bad file would): so the
+    gate's rules, not the hash or MAC checks, must catch it."""
+    from p20 import keys
+    from p20.custodian import seal_manifest
     from p20.textio import file_sha256
 
+    outbox = zones.custodian / "outbox"
     manifest = json.loads((outbox / "manifest.json").read_text())
     for entry in manifest["files"]:
         path = outbox / entry["file"]
         entry["sha256"] = file_sha256(path)
         entry["rows"] = sum(1 for _ in path.open("rb"))
-    (outbox / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    master = keys.load_master_key(zones.custodian / "keys" / "master.key")
+    (outbox / "manifest.json").write_text(json.dumps(seal_manifest(manifest, master), indent=2))
 
 
 def tree_snapshot(root: Path) -> dict[str, bytes]:

@@ -37,3 +37,100 @@ def test_same_key_same_tokens_across_years(tiny_run):
         for y in (2016, 2017)
     ]
     assert len(tokens[0] & tokens[1]) > 0.8 * len(tokens[0])
+
+
+def _outbox_tokens(zones) -> set[str]:
+    outbox = zones.custodian / "outbox"
+    return {
+        line.split("^")[5]
+        for path in outbox.glob("students_*.txt")
+        for line in path.read_text().splitlines()
+    }
+
+
+def _raw_ssids(zones) -> set[str]:
+    raw = zones.custodian / "raw"
+    return {
+        line.split("^")[6]
+        for path in raw.glob("SINF_*.txt")
+        for line in path.read_bytes().decode().split("\r\n")
+        if line
+    }
+
+
+def test_enumeration_attack_with_unkeyed_hash_or_wrong_key_matches_no_token(tiny_run):
+    """An attacker who knows every real id (the best case of enumerating the id space) and
+    hashes each, in every written form, without the key or with a wrong one, matches nothing."""
+    import hashlib
+
+    from p20 import keys
+
+    tokens = _outbox_tokens(tiny_run)
+    ssids = _raw_ssids(tiny_run)
+    assert len(tokens) > 500 and len(ssids) > 500
+    forms = {v for s in ssids for v in (s, s.strip(), s.strip().zfill(10), s.strip().lstrip("0"))}
+    unkeyed = {hashlib.sha256(f.encode()).hexdigest() for f in forms}
+    wrong_key = keys.tokeniser(b"\x00" * 32, "student")
+    assert unkeyed & tokens == set()
+    assert {wrong_key(f) for f in forms} & tokens == set()
+    # and with the right key every student is found: the attack above could have succeeded
+    right = keys.tokeniser(keys.load_master_key(tiny_run.custodian / "keys" / "master.key"), "student")
+    assert {right(s) for s in ssids} == tokens
+
+
+def test_no_two_ids_share_a_token_in_ten_years(tiny_run):
+    ssids = {s.strip().lstrip("0") for s in _raw_ssids(tiny_run)}
+    assert len(_outbox_tokens(tiny_run)) == len(ssids)
+
+
+def test_warehouse_and_project_tokens_never_join(tiny_run):
+    import duckdb
+    import pyarrow as pa
+
+    from p20 import keys
+
+    master = keys.load_master_key(tiny_run.custodian / "keys" / "master.key")
+    ssids = sorted(_raw_ssids(tiny_run))
+    _, warehouse_tokens = keys.tokenise_many(master, "student", ssids)
+    _, project_tokens = keys.tokenise_many(master, "release:algebra-2026:student", ssids)
+    con = duckdb.connect()
+    con.register("w", pa.table({"t": warehouse_tokens}))
+    con.register("p", pa.table({"t": project_tokens}))
+    assert con.sql("select count(*) from w join p using (t)").fetchall()[0][0] == 0
+    assert warehouse_tokens[0] != project_tokens[0]
+
+
+def test_escrow_lookup_needs_a_reason_and_the_escrow_key_and_is_logged(tiny_run, tmp_path):
+    zones = copy_zones(tiny_run, tmp_path / "e")
+    from p20 import keys
+
+    master = keys.load_master_key(zones.custodian / "keys" / "master.key")
+    token = keys.tokeniser(master, "student")(zones.canaries["ssid"])
+    proc = zones.p20("escrow", "lookup", token, "--reason", "court order 2026-114 (record correction)")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == zones.canaries["ssid"].lstrip("0")
+    assert zones.p20("escrow", "lookup", token, "--reason", "curious").returncode == 2
+    log = (zones.custodian / "escrow" / "lookups.jsonl").read_text()
+    assert "court order 2026-114" in log and zones.canaries["ssid"].lstrip("0") not in log
+    # another escrow key cannot open the crosswalk
+    (zones.custodian / "keys" / "escrow.key").unlink()
+    keys.init_escrow_key(zones.custodian / "keys" / "escrow.key")
+    proc = zones.p20("escrow", "lookup", token, "--reason", "court order 2026-114 (record correction)")
+    assert proc.returncode == 1 and "wrong escrow key" in proc.stderr
+
+
+def test_escrow_file_is_encrypted(tiny_run):
+    blob = (tiny_run.custodian / "escrow" / "student.crosswalk").read_bytes()
+    assert tiny_run.canaries["ssid"].lstrip("0").encode() not in blob
+    assert b"normalised_id" not in blob  # not even the Arrow schema is readable
+
+
+def test_birth_date_precision_year_keeps_only_the_year(tiny_run, tmp_path, monkeypatch):
+    import p20.custodian as custodian
+
+    zones = copy_zones(tiny_run, tmp_path / "y")
+    monkeypatch.setenv("P20_CUSTODIAN_DIR", str(zones.custodian))
+    monkeypatch.setattr(custodian, "project_var", lambda name: "year")
+    custodian.pseudonymise(zones.custodian / "raw", tmp_path / "outbox-y")
+    months = {line.split("^")[6] for line in (tmp_path / "outbox-y" / "students_2020.txt").read_text().splitlines()}
+    assert months and all(len(m) == 4 for m in months)

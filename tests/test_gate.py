@@ -53,7 +53,7 @@ def test_missing_required_column_is_rejected(loaded):
     outbox = loaded.custodian / "outbox"
     # drop student_token (6th field) from every line of one extract
     _edit_lines(outbox / "enrollments_2020.txt", lambda ls: ["^".join(x.split("^")[:5] + x.split("^")[6:]) for x in ls])
-    reseal_manifest(outbox)
+    reseal_manifest(loaded)
     before = _snapshot(loaded)
     proc = loaded.p20("load")
     _assert_rejected_and_unchanged(
@@ -64,7 +64,7 @@ def test_missing_required_column_is_rejected(loaded):
 def test_duplicate_key_is_rejected_with_line_numbers(loaded):
     outbox = loaded.custodian / "outbox"
     _edit_lines(outbox / "students_2021.txt", lambda ls: ls + [ls[3]])
-    reseal_manifest(outbox)
+    reseal_manifest(loaded)
     before = _snapshot(loaded)
     proc = loaded.p20("load")
     _assert_rejected_and_unchanged(loaded, proc, before, "students_2021.txt", ["one row per student_token"])
@@ -89,15 +89,53 @@ def test_outbox_made_with_another_key_is_refused(loaded):
     before = _snapshot(loaded)
     proc = loaded.p20("load")
     assert proc.returncode == 1
-    assert "key fingerprint" in proc.stderr and "not the warehouse's key" in proc.stderr
+    assert "manifest authenticity" in proc.stderr and "another partnership key" in proc.stderr
     assert tree_snapshot(loaded.warehouse / "landed") == before["landed"]
+
+
+def test_outbox_of_another_key_with_its_manifest_key_is_refused_by_fingerprint(loaded):
+    """Even with a matching manifest key, the warehouse keeps the key fingerprint it started with."""
+    (loaded.custodian / "keys" / "master.key").unlink()
+    (loaded.warehouse / "keys" / "manifest.key").unlink()
+    assert loaded.p20("keys", "init").returncode == 0
+    assert loaded.p20("keys", "export-manifest-key").returncode == 0
+    assert loaded.p20("pseudonymise").returncode == 0
+    proc = loaded.p20("load")
+    assert proc.returncode == 1
+    assert "key fingerprint" in proc.stderr and "not the warehouse's key" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda m: m["files"][0].update(rows=m["files"][0]["rows"] + 1),
+        lambda m: m.update(key_fingerprint="0" * 16),
+        lambda m: m.pop("mac"),
+    ],
+    ids=["rows", "fingerprint", "no-mac"],
+)
+def test_tampered_manifest_is_refused(loaded, tamper):
+    path = loaded.custodian / "outbox" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    tamper(manifest)
+    path.write_text(json.dumps(manifest))
+    before = _snapshot(loaded)
+    proc = loaded.p20("load")
+    assert proc.returncode == 1 and "manifest authenticity" in proc.stderr
+    assert tree_snapshot(loaded.warehouse / "landed") == before["landed"]
+
+
+def test_load_without_the_manifest_key_is_a_usage_error(loaded):
+    (loaded.warehouse / "keys" / "manifest.key").unlink()
+    proc = loaded.p20("load")
+    assert proc.returncode == 2 and "export-manifest-key" in proc.stderr
 
 
 def test_reports_and_ledger_hold_no_identifier_values(loaded):
     outbox = loaded.custodian / "outbox"
     planted = "9876543210"  # a raw SSID where a token belongs
     _edit_lines(outbox / "students_2022.txt", lambda ls: [ls[0].replace(ls[0].split("^")[5], planted)] + ls[1:])
-    reseal_manifest(outbox)
+    reseal_manifest(loaded)
     proc = loaded.p20("load")
     assert proc.returncode == 1 and "64-hex token" in proc.stderr
     assert planted not in proc.stdout + proc.stderr

@@ -60,7 +60,7 @@ def test_public_marts_are_contracted_documented_and_key_tested(manifest):
             assert col.get("data_type"), f"{m['name']}.{name} has no data type"
         key_tests = [
             t for t in _tests_on(manifest, m["unique_id"])
-            if t["test_metadata"]["name"] in ("unique", "unique_combination")
+            if t.get("test_metadata", {}).get("name") in ("unique", "unique_combination")
         ]
         assert key_tests, f"{m['name']} has no primary-key test"
 

@@ -21,11 +21,13 @@ def _needles(zones) -> dict[str, bytes]:
         "canary last name": c["last_name"],
         "exact birth date": c["birth_date"],
     }
-    for name, key in {"master key": master, "student token key": token_key}.items():
+    escrow_key = keys._decode_key((zones.custodian / "keys" / "escrow.key").read_bytes(), "test")
+    for name, key in {"master key": master, "student token key": token_key, "escrow key": escrow_key}.items():
         needles[f"{name} (hex)"] = key.hex()
         needles[f"{name} (base64)"] = base64.b64encode(key).decode()
     out = {k: v.encode() for k, v in needles.items()}
     out["master key (raw bytes)"] = master
+    out["escrow key (raw bytes)"] = escrow_key
     return out
 
 
@@ -62,8 +64,15 @@ def test_canaries_and_key_bytes_are_nowhere_in_outbox_or_warehouse(tiny_run):
             assert needle not in data, f"{name} found in {path}"
     for where, text in _table_dumps(tiny_run).items():
         for name, needle in needles.items():
-            if name != "master key (raw bytes)":
+            if "raw bytes" not in name:
                 assert needle.decode() not in text, f"{name} found in {where}"
+
+
+def test_escrow_stays_in_the_custodian_zone(tiny_run):
+    assert (tiny_run.custodian / "escrow" / "student.crosswalk").exists()
+    leaked = [p for p in tiny_run.warehouse.rglob("*") if "crosswalk" in p.name or "escrow" in p.name]
+    leaked += [p for p in (tiny_run.custodian / "outbox").rglob("*") if "crosswalk" in p.name]
+    assert leaked == []
 
 
 def test_no_value_in_the_warehouse_looks_like_an_ssid(tiny_run):

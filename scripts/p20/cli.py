@@ -65,11 +65,26 @@ def synth(
 @keys_app.command("init")
 @expected_errors
 def keys_init():
-    """Create the partnership's 256-bit master key (mode 0600; never overwrites)."""
+    """Create the partnership's 256-bit master key and the separate escrow key (mode 0600;
+    never overwrites)."""
     from p20 import keys
 
     path = keys.init_master_key()
+    escrow_path = keys.init_escrow_key() if not keys.escrow_key_path().exists() else keys.escrow_key_path()
     out.print(f"keys: new key {keys.fingerprint(keys.load_master_key(path))} written to {path}")
+    out.print(f"keys: escrow key at {escrow_path}; keep it apart from the master key")
+
+
+@keys_app.command("export-manifest-key")
+@expected_errors
+def keys_export_manifest_key(
+    out_path: Annotated[Path | None, typer.Option("--out", help="where the research zone keeps it")] = None,
+):
+    """Write the manifest key (derived; it can check manifests, not make tokens) for `p20 load`."""
+    from p20 import keys
+
+    path = keys.write_secret(out_path or keys.manifest_key_path(), keys.manifest_key(keys.load_master_key()))
+    out.print(f"keys: manifest key written to {path}")
 
 
 @keys_app.command("fingerprint")
@@ -79,6 +94,29 @@ def keys_fingerprint():
     from p20 import keys
 
     out.print(keys.fingerprint(keys.load_master_key()))
+
+
+escrow_app = typer.Typer(no_args_is_help=True, help="Controlled re-identification (custodian only).")
+app.add_typer(escrow_app, name="escrow")
+
+
+@escrow_app.command("lookup")
+@expected_errors
+def escrow_lookup(
+    token: Annotated[str, typer.Argument(help="a token from the warehouse")],
+    reason: Annotated[str, typer.Option(help="why; written to the custodian's lookup log")],
+    kind: Annotated[str, typer.Option(help="id kind: student, teacher, section, incident")] = "student",
+):
+    """Print the (normalised) id behind a token. Needs the escrow key; every lookup is logged."""
+    from p20 import escrow, keys
+
+    found = escrow.lookup(
+        token, reason, kind, keys.load_escrow_key(), keys.fingerprint(keys.load_master_key())
+    )
+    if found is None:
+        err.print(f"p20: no {kind} token like that in the escrow (the lookup was logged)")
+        raise typer.Exit(1)
+    out.print(found)
 
 
 @app.command()
@@ -148,6 +186,10 @@ def demo(
         out.print(f"1/4 synth: {preset} district, seed {seed}, 2016-2025 -> {paths.raw_dir()}")
     if not keys.master_key_path().exists():
         keys.init_master_key()
+    if not keys.escrow_key_path().exists():
+        keys.init_escrow_key()
+    if not keys.manifest_key_path().exists():  # one machine plays both zones in the demo
+        keys.write_secret(keys.manifest_key_path(), keys.manifest_key(keys.load_master_key()))
     manifest = run_pseudonymise(paths.raw_dir(), paths.outbox_dir())
     out.print(f"2/4 pseudonymise: {len(manifest['files'])} extracts -> {paths.outbox_dir()}")
     outcomes = run_load(paths.outbox_dir())

@@ -9,20 +9,34 @@ renamed into place with its manifest.
 """
 
 import datetime as dt
+import json
 import re
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
-from p20 import keys
+from p20 import escrow, keys
 from p20.errors import RejectedInput, UsageError
-from p20.policy import Extract, extract_by_raw_code, policy_version
+from p20.policy import Extract, extract_by_raw_code, policy_version, project_var
 from p20.textio import atomic_dir, file_sha256, register_lines, sql_str, write_json_atomic
 
 RAW_NAME = re.compile(r"^(?P<code>[A-Z]{4})_(?P<year>\d{4})\.txt$")
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "p20-outbox/1"
+# Characters of a CCYYMMDD birth date that cross, by var p20:birth_date_precision.
+BIRTH_DATE_PRECISION = {"month": 6, "year": 4}
+
+
+def manifest_payload(manifest: dict) -> bytes:
+    """The bytes the manifest's HMAC covers: everything but the MAC, canonically serialised."""
+    body = {k: v for k, v in manifest.items() if k != "mac"}
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
+def seal_manifest(manifest: dict, master: bytes) -> dict:
+    """Authenticate a manifest with the manifest key (HKDF of the master key)."""
+    return {**manifest, "mac": keys.mac(keys.manifest_key(master), manifest_payload(manifest))}
 
 
 def raw_files(raw_dir: Path) -> list[tuple[Path, Extract, int]]:
@@ -47,18 +61,24 @@ def raw_files(raw_dir: Path) -> list[tuple[Path, Extract, int]]:
     return sorted(found, key=lambda f: (order.index(f[1].raw_file_code), f[2]))
 
 
-def _token_table(con: duckdb.DuckDBPyConnection, field: int, token) -> pa.Table:
+def _token_table(con: duckdb.DuckDBPyConnection, field: int, master: bytes, id_kind: str) -> pa.Table:
     """Tokenise the distinct raw values of one field (not every row) into a join table."""
     distinct = con.sql(
         f"select distinct fields[{field}] as raw_value from raw_lines "
         f"where nullif(trim(fields[{field}]), '') is not null"
     ).to_arrow_table()
     raw_values = distinct.column("raw_value").to_pylist()
-    return pa.table({"raw_value": raw_values, "token": [token(v) for v in raw_values]})
+    normalised, tokens = keys.tokenise_many(master, id_kind, raw_values)
+    return pa.table({"raw_value": raw_values, "token": tokens, "normalised_id": normalised})
 
 
 def pseudonymise_file(
-    con: duckdb.DuckDBPyConnection, path: Path, extract: Extract, master: bytes, out: Path
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    extract: Extract,
+    master: bytes,
+    out: Path,
+    crosswalks: dict[str, list[pa.Table]],
 ) -> int:
     register_lines(con, path, "raw_lines")
     expected = len(extract.columns)
@@ -74,15 +94,17 @@ def pseudonymise_file(
             "be added to seeds/extract_columns.csv with its action before anything crosses"
         )
     select, joins = [], []
+    birth_chars = BIRTH_DATE_PRECISION[project_var("birth_date_precision")]
     for col in extract.columns:
         field = f"raw_lines.fields[{col.position}]"
         if col.action == "keep":
             select.append(f"{field} as {col.outbox_column}")
-        elif col.action == "coarsen":  # CCYYMMDD -> CCYYMM
-            select.append(f"substr(trim({field}), 1, 6) as {col.outbox_column}")
+        elif col.action == "coarsen":  # CCYYMMDD -> CCYYMM (or CCYY)
+            select.append(f"substr(trim({field}), 1, {birth_chars}) as {col.outbox_column}")
         elif col.action == "tokenise":
             alias = f"tok_{col.position}"
-            table = _token_table(con, col.position, keys.tokeniser(master, col.id_kind))
+            table = _token_table(con, col.position, master, col.id_kind)
+            crosswalks.setdefault(col.id_kind, []).append(table.select(["token", "normalised_id"]))
             con.register(alias, table)
             joins.append(f"left join {alias} on {alias}.raw_value = {field}")
             select.append(f"{alias}.token as {col.outbox_column}")
@@ -102,12 +124,15 @@ def pseudonymise(raw_dir: Path, outbox: Path, key_path: Path | None = None) -> d
     """Write the whole outbox (extracts + manifest) atomically; returns the manifest."""
     files = raw_files(raw_dir)
     master = keys.load_master_key(key_path)
+    escrow_key = keys.load_escrow_key()
+    fingerprint = keys.fingerprint(master)
     entries = []
+    crosswalks: dict[str, list[pa.Table]] = {}
     con = duckdb.connect()
     with atomic_dir(outbox) as tmp:
         for path, extract, year in files:
             out_name = f"{extract.name}_{year}.txt"
-            rows = pseudonymise_file(con, path, extract, master, tmp / out_name)
+            rows = pseudonymise_file(con, path, extract, master, tmp / out_name, crosswalks)
             entries.append(
                 {
                     "file": out_name,
@@ -118,12 +143,16 @@ def pseudonymise(raw_dir: Path, outbox: Path, key_path: Path | None = None) -> d
                     "columns": extract.outbox_columns,
                 }
             )
+        # The escrow is written before the outbox appears: a token never leaves without it.
+        for id_kind, tables in crosswalks.items():
+            escrow.write_crosswalk(id_kind, pa.concat_tables(tables), escrow_key, fingerprint)
         manifest = {
             "format": MANIFEST_FORMAT,
             "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "key_fingerprint": keys.fingerprint(master),
+            "key_fingerprint": fingerprint,
             "policy_version": policy_version(),
             "files": entries,
         }
+        manifest = seal_manifest(manifest, master)
         write_json_atomic(tmp / MANIFEST, manifest)
     return manifest

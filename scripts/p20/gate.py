@@ -12,6 +12,7 @@ cleared before the next one starts.
 import contextlib
 import datetime as dt
 import fcntl
+import hmac
 import json
 import os
 import shutil
@@ -24,8 +25,8 @@ from pathlib import Path
 
 import duckdb
 
-from p20 import paths
-from p20.custodian import MANIFEST, MANIFEST_FORMAT
+from p20 import keys, paths
+from p20.custodian import MANIFEST, MANIFEST_FORMAT, manifest_payload
 from p20.errors import RejectedInput, UsageError
 from p20.policy import Extract, code_set, extracts
 from p20.textio import (
@@ -232,6 +233,12 @@ def _manifest(outbox: Path) -> dict:
         raise RejectedInput(f"{path.name}: manifest is not valid JSON") from None
     if manifest.get("format") != MANIFEST_FORMAT:
         raise RejectedInput(f"{path.name}: manifest format is not {MANIFEST_FORMAT}")
+    expected = keys.mac(keys.load_manifest_key(), manifest_payload(manifest))
+    if not hmac.compare_digest(expected, str(manifest.get("mac", ""))):
+        raise RejectedInput(
+            f"{path.name}: rule 'manifest authenticity' failed: the manifest was altered after the "
+            "custodian sealed it, or it was made with another partnership key; nothing was loaded"
+        )
     return manifest
 
 

@@ -2,6 +2,15 @@
 keys are derived from it with HKDF-SHA256, so tokens made for different purposes never join.
 
 token = HMAC-SHA256(purpose_key, normalise(id)), as 64 lowercase hex characters.
+
+Key files hold base64 text, have mode 0600, are never overwritten, and are refused when group
+or others can read them. Three secrets:
+- the master key (custodian/keys/master.key or P20_MASTER_KEY): tokens, fingerprint, manifest key;
+- the escrow key (custodian/keys/escrow.key or P20_ESCROW_KEY): independent random bytes that
+  encrypt the token -> id crosswalk; the master key cannot open it, nor the reverse;
+- the manifest key, derived from the master key and handed to the research zone
+  ($P20_MANIFEST_KEY_FILE, default warehouse/keys/manifest.key) so that `p20 load` can check a
+  manifest's HMAC. It reveals nothing of the master key or the token keys (HKDF is one-way).
 """
 
 import base64
@@ -16,21 +25,31 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from p20 import paths
 from p20.errors import UsageError
-from p20.paths import keys_dir
 
 KEY_BYTES = 32
-MASTER_KEY_FILE = "master.key"
 MASTER_KEY_ENV = "P20_MASTER_KEY"  # base64 of the 32 key bytes, for runners without a key file
+ESCROW_KEY_ENV = "P20_ESCROW_KEY"
+MANIFEST_KEY_FILE_ENV = "P20_MANIFEST_KEY_FILE"
 
 
 def master_key_path() -> Path:
-    return keys_dir() / MASTER_KEY_FILE
+    return paths.keys_dir() / "master.key"
 
 
-def init_master_key(path: Path | None = None) -> Path:
-    """Write a new random key file with mode 0600. Refuses to overwrite an existing key."""
-    path = path or master_key_path()
+def escrow_key_path() -> Path:
+    return paths.keys_dir() / "escrow.key"
+
+
+def manifest_key_path() -> Path:
+    """Where the research zone keeps the manifest key."""
+    override = os.environ.get(MANIFEST_KEY_FILE_ENV)
+    return Path(override) if override else paths.warehouse_dir() / "keys" / "manifest.key"
+
+
+def write_secret(path: Path, key: bytes) -> Path:
+    """Write a key file (base64, mode 0600). Refuses to overwrite an existing one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(path.parent, 0o700)
     try:
@@ -38,20 +57,19 @@ def init_master_key(path: Path | None = None) -> Path:
     except FileExistsError:
         raise UsageError(
             f"{path}: a key already exists; refusing to overwrite it "
-            "(every token made with it would stop linking)"
+            "(every token or file made with it would become unusable)"
         ) from None
     with os.fdopen(fd, "wb") as f:
-        f.write(base64.b64encode(secrets.token_bytes(KEY_BYTES)) + b"\n")
+        f.write(base64.b64encode(key) + b"\n")
     return path
 
 
-def load_master_key(path: Path | None = None) -> bytes:
-    """The master key from P20_MASTER_KEY or the key file (which must not be readable by others)."""
-    if os.environ.get(MASTER_KEY_ENV):
-        return _decode_key(os.environ[MASTER_KEY_ENV].encode(), MASTER_KEY_ENV)
-    path = path or master_key_path()
+def read_secret(path: Path, env_var: str | None = None, hint: str = "") -> bytes:
+    """A key from `env_var` (base64) when set, else from its file, which others must not read."""
+    if env_var and os.environ.get(env_var):
+        return _decode_key(os.environ[env_var].encode(), env_var)
     if not path.exists():
-        raise UsageError(f"{path}: no key file; create one with `p20 keys init`")
+        raise UsageError(f"{path}: no key file{'; ' + hint if hint else ''}")
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         raise UsageError(f"{path}: key file is readable by others (mode {mode:o}); run chmod 600")
@@ -68,11 +86,40 @@ def _decode_key(text: bytes, where: str) -> bytes:
     return key
 
 
+def init_master_key(path: Path | None = None) -> Path:
+    """A new random master key. Refuses to overwrite an existing key."""
+    return write_secret(path or master_key_path(), secrets.token_bytes(KEY_BYTES))
+
+
+def init_escrow_key(path: Path | None = None) -> Path:
+    return write_secret(path or escrow_key_path(), secrets.token_bytes(KEY_BYTES))
+
+
+def load_master_key(path: Path | None = None) -> bytes:
+    return read_secret(path or master_key_path(), MASTER_KEY_ENV, "create one with `p20 keys init`")
+
+
+def load_escrow_key(path: Path | None = None) -> bytes:
+    return read_secret(path or escrow_key_path(), ESCROW_KEY_ENV, "create one with `p20 keys init`")
+
+
+def load_manifest_key() -> bytes:
+    return read_secret(
+        manifest_key_path(),
+        hint="the custodian exports it with `p20 keys export-manifest-key` "
+        f"(or point {MANIFEST_KEY_FILE_ENV} at it)",
+    )
+
+
 def derive_key(master: bytes, purpose: str) -> bytes:
     """A purpose key: HKDF-SHA256 with the purpose label as `info` (e.g. 'token:student')."""
     return HKDF(
         algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=f"p20/v1/{purpose}".encode()
     ).derive(master)
+
+
+def manifest_key(master: bytes) -> bytes:
+    return derive_key(master, "manifest")
 
 
 def fingerprint(master: bytes) -> str:
@@ -96,3 +143,15 @@ def tokeniser(master: bytes, id_kind: str):
         return hmac.new(key, normalise_id(raw).encode(), hashlib.sha256).hexdigest()
 
     return token
+
+
+def tokenise_many(master: bytes, id_kind: str, raw_values: list[str]) -> tuple[list[str], list[str]]:
+    """Normalised ids and their tokens for a list of distinct raw ids (empty ids get None)."""
+    key = derive_key(master, f"token:{id_kind}")
+    normalised = [normalise_id(v) for v in raw_values]
+    tokens = [hmac.new(key, n.encode(), hashlib.sha256).hexdigest() if n else None for n in normalised]
+    return normalised, tokens
+
+
+def mac(key: bytes, payload: bytes) -> str:
+    return hmac.new(key, payload, hashlib.sha256).hexdigest()

@@ -6,7 +6,9 @@ import hashlib
 from dataclasses import dataclass
 from functools import cache
 
-from p20.paths import SEEDS_DIR
+import yaml
+
+from p20.paths import REPO_ROOT, SEEDS_DIR
 
 COLUMN_POLICY_SEED = SEEDS_DIR / "extract_columns.csv"
 ACTIONS = {"keep", "tokenise", "coarsen", "drop"}
@@ -80,3 +82,11 @@ def code_set(seed: str) -> list[str]:
         return []
     first = next(iter(rows[0]))
     return [row[first] for row in rows]
+
+
+@cache
+def project_var(name: str):
+    """A namespaced var of dbt_project.yml (`p20:<name>`): rules dbt and Python share."""
+    with open(REPO_ROOT / "dbt_project.yml", encoding="utf-8") as f:
+        project = yaml.safe_load(f)
+    return project["vars"][f"p20:{name}"]
