@@ -96,6 +96,26 @@ def keys_fingerprint():
     out.print(keys.fingerprint(keys.load_master_key()))
 
 
+@keys_app.command("rotate")
+@expected_errors
+def keys_rotate():
+    """New master key + token maps old -> new (a rotation package for `p20 rekey`)."""
+    from p20.rotation import rotate
+
+    package = rotate()
+    out.print(f"keys: rotated; the old key is retired. Send {package} to the warehouse: p20 rekey {package}")
+
+
+@app.command()
+@expected_errors
+def rekey(package: Annotated[Path, typer.Argument(help="a rotation package from `p20 keys rotate`")]):
+    """Re-key the warehouse's current loads through a rotation package (then run dbt build)."""
+    from p20.rotation import rekey as run
+
+    loads = run(package)
+    out.print(f"rekey: {len(loads)} loads re-keyed; the old ones stay for audit. Now run `p20 build`.")
+
+
 escrow_app = typer.Typer(no_args_is_help=True, help="Controlled re-identification (custodian only).")
 app.add_typer(escrow_app, name="escrow")
 

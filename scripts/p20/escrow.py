@@ -1,7 +1,7 @@
 """Escrow: the custodian's encrypted crosswalk token -> normalised id, for controlled
 re-identification (a student's record must be corrected, a court orders it ...).
 
-One file per id kind under custodian/escrow/, AES-256-GCM under the escrow key (separate from
+One file per key fingerprint and id kind, custodian/escrow/<fingerprint>/<kind>.crosswalk, AES-256-GCM under the escrow key (separate from
 the master key), bound to the id kind and the key fingerprint as associated data, so a file
 cannot be passed off for another kind or key. Every lookup needs the escrow key and a reason,
 and appends a line (who, when, which token, why; never the id) to escrow/lookups.jsonl.
@@ -41,8 +41,12 @@ def _serialise(table: pa.Table) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
+def crosswalk_path(id_kind: str, key_fingerprint: str):
+    return escrow_dir() / key_fingerprint / f"{id_kind}.crosswalk"
+
+
 def read_crosswalk(id_kind: str, escrow_key: bytes, key_fingerprint: str) -> pa.Table | None:
-    path = escrow_dir() / f"{id_kind}.crosswalk"
+    path = crosswalk_path(id_kind, key_fingerprint)
     if not path.exists():
         return None
     blob = path.read_bytes()
@@ -63,14 +67,15 @@ def write_crosswalk(id_kind: str, pairs: pa.Table, escrow_key: bytes, key_finger
     table = table.group_by(["token", "normalised_id"]).aggregate([]).sort_by("token")
     nonce = secrets.token_bytes(12)
     blob = nonce + AESGCM(escrow_key).encrypt(nonce, _serialise(table), _aad(id_kind, key_fingerprint))
-    folder = escrow_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    os.chmod(folder, 0o700)
-    tmp = folder / f".tmp-{id_kind}.crosswalk"
+    path = crosswalk_path(id_kind, key_fingerprint)
+    for folder in (escrow_dir(), path.parent):
+        folder.mkdir(parents=True, exist_ok=True)
+        os.chmod(folder, 0o700)
+    tmp = path.parent / f".tmp-{path.name}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(blob)
-    os.replace(tmp, folder / f"{id_kind}.crosswalk")
+    os.replace(tmp, path)
     return table.num_rows
 
 
@@ -80,7 +85,9 @@ def lookup(token: str, reason: str, id_kind: str, escrow_key: bytes, key_fingerp
         raise UsageError(f"--reason: say why this re-identification is needed (at least {MIN_REASON_CHARS} characters)")
     table = read_crosswalk(id_kind, escrow_key, key_fingerprint)
     if table is None:
-        raise UsageError(f"{escrow_dir()}: no {id_kind} crosswalk; `p20 pseudonymise` writes it")
+        raise UsageError(
+            f"{crosswalk_path(id_kind, key_fingerprint)}: no crosswalk; `p20 pseudonymise` writes it"
+        )
     match = table.filter(pc.equal(table.column("token"), token.strip().lower()))
     found = match.column("normalised_id")[0].as_py() if match.num_rows else None
     entry = {
