@@ -61,63 +61,90 @@ def raw_files(raw_dir: Path) -> list[tuple[Path, Extract, int]]:
     return sorted(found, key=lambda f: (order.index(f[1].raw_file_code), f[2]))
 
 
-def _token_table(con: duckdb.DuckDBPyConnection, field: int, master: bytes, id_kind: str) -> pa.Table:
-    """Tokenise the distinct raw values of one field (not every row) into a join table."""
-    distinct = con.sql(
-        f"select distinct fields[{field}] as raw_value from raw_lines "
-        f"where nullif(trim(fields[{field}]), '') is not null"
-    ).to_arrow_table()
-    raw_values = distinct.column("raw_value").to_pylist()
-    normalised, tokens = keys.tokenise_many(master, id_kind, raw_values)
-    return pa.table({"raw_value": raw_values, "token": tokens, "normalised_id": normalised})
+class TokenCache:
+    """Tokens of every raw id form seen so far, per id kind: a student appears in every extract
+    of every year, but is normalised and hashed once."""
+
+    def __init__(self, master: bytes):
+        self.master = master
+        self.known: dict[str, dict[str, tuple[str, str]]] = {}
+
+    def table(self, con: duckdb.DuckDBPyConnection, field: str, id_kind: str) -> pa.Table:
+        """Join table (raw_value, token) for the distinct raw values of one column of raw_rows."""
+        raw_values = con.sql(
+            f"select distinct {field} as raw_value from raw_rows where nullif(trim({field}), '') is not null"
+        ).to_arrow_table().column("raw_value").to_pylist()
+        known = self.known.setdefault(id_kind, {})
+        new = [v for v in raw_values if v not in known]
+        normalised, tokens = keys.tokenise_many(self.master, id_kind, new)
+        known.update(zip(new, zip(normalised, tokens, strict=True), strict=True))
+        return pa.table({"raw_value": raw_values, "token": [known[v][1] for v in raw_values]})
+
+    def crosswalk(self, id_kind: str) -> pa.Table:
+        """Distinct (token, normalised_id) pairs, for the escrow."""
+        pairs = {t: n for n, t in self.known[id_kind].values() if t}
+        return pa.table({"token": list(pairs), "normalised_id": list(pairs.values())})
+
+
+def _refuse_layout_breaks(con: duckdb.DuckDBPyConnection, path: Path, extract: Extract) -> None:
+    """Called when the fast typed read failed: find the lines whose field count breaks the
+    column policy and refuse the file, naming them (never their content)."""
+    register_lines(con, path, "raw_lines")
+    expected = len(extract.columns)
+    bad = con.execute(
+        "select line_no from raw_lines where n_fields <> ? order by line_no", [expected]
+    ).fetchall()
+    if not bad:
+        raise RejectedInput(f"{path.name}: file is not readable as caret-delimited text")
+    first = ", ".join(str(r[0]) for r in bad[:10])
+    raise RejectedInput(
+        f"{path.name}: rule 'column policy' failed on {len(bad)} lines (first: {first}): the "
+        f"{extract.raw_file_code} policy lists {expected} fields; a new or missing column must "
+        "be added to seeds/extract_columns.csv with its action before anything crosses"
+    )
 
 
 def pseudonymise_file(
     con: duckdb.DuckDBPyConnection,
     path: Path,
     extract: Extract,
-    master: bytes,
     out: Path,
-    crosswalks: dict[str, list[pa.Table]],
+    tokens: TokenCache,
 ) -> int:
-    register_lines(con, path, "raw_lines")
-    expected = len(extract.columns)
-    bad = con.execute(
-        "select line_no from raw_lines where n_fields <> ? order by line_no limit 10", [expected]
-    ).fetchall()
-    if bad:
-        n_bad = con.execute("select count(*) from raw_lines where n_fields <> ?", [expected]).fetchall()[0][0]
-        rows = ", ".join(str(r[0]) for r in bad)
-        raise RejectedInput(
-            f"{path.name}: rule 'column policy' failed on {n_bad} lines (first: {rows}): the "
-            f"{extract.raw_file_code} policy lists {expected} fields; a new or missing column must "
-            "be added to seeds/extract_columns.csv with its action before anything crosses"
+    """One raw file -> one outbox file, in DuckDB (parallel typed read; row order kept)."""
+    columns = ", ".join(f"'{c.raw_column}': 'VARCHAR'" for c in extract.columns)
+    try:
+        con.sql(
+            f"""
+            create or replace temp table raw_rows as
+            select * from read_csv({sql_str(path)}, delim = '^', header = false, quote = '',
+                escape = '', auto_detect = false, columns = {{{columns}}})
+            """
         )
+    except duckdb.Error:
+        _refuse_layout_breaks(con, path, extract)
     select, joins = [], []
     birth_chars = BIRTH_DATE_PRECISION[project_var("birth_date_precision")]
     for col in extract.columns:
-        field = f"raw_lines.fields[{col.position}]"
+        field = f"raw_rows.{col.raw_column}"
         if col.action == "keep":
             select.append(f"{field} as {col.outbox_column}")
         elif col.action == "coarsen":  # CCYYMMDD -> CCYYMM (or CCYY)
             select.append(f"substr(trim({field}), 1, {birth_chars}) as {col.outbox_column}")
         elif col.action == "tokenise":
             alias = f"tok_{col.position}"
-            table = _token_table(con, col.position, master, col.id_kind)
-            crosswalks.setdefault(col.id_kind, []).append(table.select(["token", "normalised_id"]))
-            con.register(alias, table)
+            con.register(alias, tokens.table(con, field, col.id_kind))
             joins.append(f"left join {alias} on {alias}.raw_value = {field}")
             select.append(f"{alias}.token as {col.outbox_column}")
     con.sql(
         f"""
         copy (
             select {", ".join(select)}
-            from raw_lines {" ".join(joins)}
-            order by raw_lines.line_no
+            from raw_rows {" ".join(joins)}
         ) to {sql_str(out)} (format csv, delimiter '^', header false, quote '', escape '')
         """
     )
-    return con.execute("select count(*) from raw_lines").fetchall()[0][0]
+    return con.execute("select count(*) from raw_rows").fetchall()[0][0]
 
 
 def pseudonymise(raw_dir: Path, outbox: Path, key_path: Path | None = None) -> dict:
@@ -127,12 +154,12 @@ def pseudonymise(raw_dir: Path, outbox: Path, key_path: Path | None = None) -> d
     escrow_key = keys.load_escrow_key()
     fingerprint = keys.fingerprint(master)
     entries = []
-    crosswalks: dict[str, list[pa.Table]] = {}
+    tokens = TokenCache(master)
     con = duckdb.connect()
     with atomic_dir(outbox) as tmp:
         for path, extract, year in files:
             out_name = f"{extract.name}_{year}.txt"
-            rows = pseudonymise_file(con, path, extract, master, tmp / out_name, crosswalks)
+            rows = pseudonymise_file(con, path, extract, tmp / out_name, tokens)
             entries.append(
                 {
                     "file": out_name,
@@ -144,8 +171,8 @@ def pseudonymise(raw_dir: Path, outbox: Path, key_path: Path | None = None) -> d
                 }
             )
         # The escrow is written before the outbox appears: a token never leaves without it.
-        for id_kind, tables in crosswalks.items():
-            escrow.write_crosswalk(id_kind, pa.concat_tables(tables), escrow_key, fingerprint)
+        for id_kind in tokens.known:
+            escrow.write_crosswalk(id_kind, tokens.crosswalk(id_kind), escrow_key, fingerprint)
         manifest = {
             "format": MANIFEST_FORMAT,
             "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

@@ -146,10 +146,18 @@ def tokeniser(master: bytes, id_kind: str):
 
 
 def tokenise_many(master: bytes, id_kind: str, raw_values: list[str]) -> tuple[list[str], list[str]]:
-    """Normalised ids and their tokens for a list of distinct raw ids (empty ids get None)."""
-    key = derive_key(master, f"token:{id_kind}")
+    """Normalised ids and their tokens for a list of distinct raw ids (empty ids get None).
+    The same HMAC as `tokeniser`, with the keyed state computed once and copied per id."""
+    keyed = hmac.new(derive_key(master, f"token:{id_kind}"), digestmod=hashlib.sha256)
     normalised = [normalise_id(v) for v in raw_values]
-    tokens = [hmac.new(key, n.encode(), hashlib.sha256).hexdigest() if n else None for n in normalised]
+    tokens = []
+    for n in normalised:
+        if not n:
+            tokens.append(None)
+            continue
+        h = keyed.copy()
+        h.update(n.encode())
+        tokens.append(h.hexdigest())
     return normalised, tokens
 
 
