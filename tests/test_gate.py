@@ -2,6 +2,7 @@
 an identical reload is a no-op; an outbox made with another key is refused."""
 
 import json
+import shutil
 
 import pytest
 
@@ -142,3 +143,105 @@ def test_reports_and_ledger_hold_no_identifier_values(loaded):
     for path in [*(loaded.warehouse / "quarantine").rglob("*"), loaded.warehouse / "ledger" / "loads.jsonl"]:
         if path.is_file():
             assert planted.encode() not in path.read_bytes(), path
+
+
+def test_newer_valid_file_supersedes_and_both_stay_for_audit(loaded):
+    import duckdb
+
+    outbox = loaded.custodian / "outbox"
+    # a corrected file: one student's gender changes
+    _edit_lines(
+        outbox / "students_2020.txt",
+        lambda ls: ["^".join(x.split("^")[:7] + ["X"] + x.split("^")[8:]) if i == 0 else x for i, x in enumerate(ls)],
+    )
+    reseal_manifest(loaded)
+    proc = loaded.p20("load")
+    assert proc.returncode == 0, proc.stderr
+    assert "1 landed, 29 unchanged, 0 rejected" in proc.stdout
+    loads = sorted((loaded.warehouse / "landed" / "students" / "school_year=2020").iterdir())
+    assert len(loads) == 2
+    assert loaded.p20("build", "--quiet").returncode == 0
+    con = duckdb.connect(str(loaded.warehouse / "p20.duckdb"), read_only=True)
+    rows = con.sql(
+        """select load_id, is_current, superseded_by_load_id, supersedes_load_id
+           from marts.fct_loads where extract_name = 'students' and school_year = 2020
+             and outcome = 'landed' order by load_id"""
+    ).fetchall()
+    staged = con.sql(
+        "select distinct load_id from staging.stg_calpads__students where school_year = 2020"
+    ).fetchall()
+    con.close()
+    (old, old_current, old_by, _), (new, new_current, _, new_supersedes) = rows
+    assert (old_current, new_current) == (False, True)
+    assert old_by == new and new_supersedes == old
+    assert staged == [(new,)]
+
+
+def test_killed_load_leaves_no_partial_landing_and_the_next_run_completes(tiny_run, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import duckdb
+
+    from conftest import REPO
+
+    zones = copy_zones(tiny_run, tmp_path / "k")
+    shutil.rmtree(zones.warehouse / "landed")
+    (zones.warehouse / "ledger" / "loads.jsonl").unlink()
+    manifest = json.loads((zones.custodian / "outbox" / "manifest.json").read_text())
+    rows = {(f["extract"], f["school_year"]): f["rows"] for f in manifest["files"]}
+
+    def check_no_partial_landing():
+        for part in (zones.warehouse / "landed").glob("*/school_year=*/load_id=*/part-0.parquet"):
+            extract = part.parts[-4]
+            year = int(part.parts[-3].removeprefix("school_year="))
+            n = duckdb.sql(f"select count(*) from read_parquet('{part}')").fetchall()[0][0]
+            assert n == rows[(extract, year)], part
+
+    for delay in (4.0, 9.0, 14.0):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "p20", "load"], env=zones.env, cwd=REPO,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        check_no_partial_landing()
+    final = zones.p20("load")
+    assert final.returncode == 0, final.stderr
+    check_no_partial_landing()
+    assert not list((zones.warehouse / "landed").rglob(".tmp-*"))
+    ledger = [json.loads(x) for x in (zones.warehouse / "ledger" / "loads.jsonl").read_text().splitlines()]
+    landed = [r for r in ledger if r["outcome"] == "landed"]
+    assert sorted((r["extract"], r["school_year"]) for r in landed) == sorted(rows)
+    dirs = list((zones.warehouse / "landed").glob("*/school_year=*/load_id=*"))
+    assert len(dirs) == len(rows) == 30
+
+
+def test_two_loads_at_once_one_waits_and_the_ledger_stays_whole(tiny_run, tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    zones = copy_zones(tiny_run, tmp_path / "c")
+    shutil.rmtree(zones.warehouse / "landed")
+    (zones.warehouse / "ledger" / "loads.jsonl").unlink()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "p20", "load"], env=zones.env, cwd=REPO,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for _ in range(2)
+    ]
+    results = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0]
+    outs = sorted(out for out, _ in results)
+    assert any("30 landed, 0 unchanged" in o for o in outs)
+    assert any("0 landed, 30 unchanged" in o for o in outs)
+    assert any("waiting" in err for _, err in results)
+    ledger = [json.loads(x) for x in (zones.warehouse / "ledger" / "loads.jsonl").read_text().splitlines()]
+    assert len(ledger) == 60
+    assert len(list((zones.warehouse / "landed").glob("*/school_year=*/load_id=*"))) == 30

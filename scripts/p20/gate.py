@@ -116,15 +116,39 @@ def landed_path(extract: str, year: int, load_id: str) -> Path:
     return paths.landed_dir() / extract / f"school_year={year}" / f"load_id={load_id}"
 
 
-def recover_after_crash(ledger: list[dict]) -> None:
-    """Remove temporaries and any landed directory the ledger never recorded (a crash between
-    the rename and the ledger line): its extract is still in the outbox and simply loads again."""
+LOAD_RECORD = "_load.json"
+
+
+def land(con: duckdb.DuckDBPyConnection, extract: Extract, year: int, record: dict) -> None:
+    """Write the validated rows and their ledger record into a temporary directory, then rename
+    it into landed/ in one step: the rename is the commit point of a load."""
+    with atomic_dir(landed_path(extract.name, year, record["load_id"])) as tmp:
+        con.sql(
+            f"copy ({_frame_sql(extract).replace('n_fields as field_count, ', '')}) "
+            f"to {sql_str(tmp / 'part-0.parquet')} (format parquet, compression zstd)"
+        )
+        (tmp / LOAD_RECORD).write_text(json.dumps(record, sort_keys=True), encoding="utf-8")
+
+
+def recover_after_crash(ledger: list[dict]) -> int:
+    """Finish what a killed load left: remove temporaries (never read by dbt), and append the
+    ledger line of a load that was renamed into place but not yet recorded (from its own
+    _load.json). Returns the number of recovered records."""
     remove_stale_temporaries(paths.landed_dir())
     remove_stale_temporaries(paths.quarantine_dir())
     recorded = {rec["load_id"] for rec in ledger if rec["outcome"] == "landed"}
-    for load_dir in paths.landed_dir().glob("*/school_year=*/load_id=*"):
+    recovered = 0
+    for load_dir in sorted(paths.landed_dir().glob("*/school_year=*/load_id=*")):
         if load_dir.name.removeprefix("load_id=") not in recorded:
-            shutil.rmtree(load_dir)
+            if not (load_dir / LOAD_RECORD).exists():  # not written by a p20 load: not trusted
+                shutil.rmtree(load_dir)
+                continue
+            record = json.loads((load_dir / LOAD_RECORD).read_text(encoding="utf-8"))
+            record["recovered_after_crash"] = True
+            append_ledger(record)
+            ledger.append(record)
+            recovered += 1
+    return recovered
 
 
 # ---------------------------------------------------------------- validation
@@ -174,7 +198,8 @@ def suite_parameters(extract: Extract, year: int, known_school_codes: list[str])
 
 def _frame_sql(extract: Extract) -> str:
     cols = [
-        f"nullif(fields[{i}], '') as {name}" for i, name in enumerate(extract.outbox_columns, start=1)
+        f"nullif(fields[{i}], '') as {name}"
+        for i, name in enumerate(extract.outbox_columns, start=1)
     ]
     return f"select line_no, n_fields as field_count, {', '.join(cols)} from outbox_lines"
 
@@ -276,7 +301,9 @@ def load_file(
     name = entry.get("file", "?")
     extract = extracts().get(entry.get("extract", ""))
     year = entry.get("school_year")
-    outcome = Outcome(file=name, extract=entry.get("extract", "?"), school_year=year, status="rejected")
+    outcome = Outcome(
+        file=name, extract=entry.get("extract", "?"), school_year=year, status="rejected"
+    )
     path = outbox / name
     if extract is None:
         outcome.message = f"{name}: manifest names an unknown extract kind"
@@ -286,7 +313,9 @@ def load_file(
         return outcome
     sha = file_sha256(path)
     if sha != entry.get("sha256"):
-        outcome.message = f"{name}: rule 'manifest hash' failed: file changed after the manifest was made"
+        outcome.message = (
+            f"{name}: rule 'manifest hash' failed: file changed after the manifest was made"
+        )
         return outcome
     prior = current.get((extract.name, year))
     if prior and prior["file_sha256"] == sha:
@@ -301,7 +330,9 @@ def load_file(
     rows = con.execute("select count(*) from outbox_lines").fetchall()[0][0]
     outcome.rows = rows
     if rows != entry.get("rows"):
-        outcome.message = f"{name}: rule 'manifest rows' failed: {rows} rows, manifest says {entry.get('rows')}"
+        outcome.message = (
+            f"{name}: rule 'manifest rows' failed: {rows} rows, manifest says {entry.get('rows')}"
+        )
         return outcome
     known = school_codes.get(year) or _landed_school_codes(con, year, current)
     params = suite_parameters(extract, year, sorted(known))
@@ -309,17 +340,16 @@ def load_file(
     if outcome.failures:
         outcome.message = "; ".join(
             f"{name}: rule '{f['rule']}' failed on {f['unexpected_count']} rows"
-            + (f" (lines {', '.join(map(str, f['lines'][:5]))}{' ...' if len(f['lines']) > 5 else ''})" if f["lines"] else "")
+            + (
+                f" (lines {', '.join(map(str, f['lines'][:5]))}{' ...' if len(f['lines']) > 5 else ''})"
+                if f["lines"]
+                else ""
+            )
             for f in outcome.failures
         )
         return outcome
     outcome.load_id = new_load_id()
-    with atomic_dir(landed_path(extract.name, year, outcome.load_id)) as tmp:
-        con.sql(
-            f"copy ({_frame_sql(extract).replace('n_fields as field_count, ', '')}) "
-            f"to {sql_str(tmp / 'part-0.parquet')} (format parquet, compression zstd)"
-        )
-    outcome.status = "landed"
+    outcome.status = "landed"  # once land() has renamed it into place
     outcome.message = f"{name}: landed {rows} rows as load {outcome.load_id}"
     if extract.name == "schools":
         school_codes[year] = {
@@ -350,10 +380,15 @@ def _quarantine(outcome: Outcome, entry: dict) -> None:
         if outcome.failures:
             for f in outcome.failures:
                 where = f" lines {', '.join(map(str, f['lines']))}" if f["lines"] else ""
-                lines.append(f"- {f['rule']}: {f['unexpected_count']} of {f['element_count']} rows;{where}")
+                lines.append(
+                    f"- {f['rule']}: {f['unexpected_count']} of {f['element_count']} rows;{where}"
+                )
         else:
             lines.append(f"- {outcome.message}")
-        lines += ["", "Nothing of this file was landed. Fix the extract at the custodian and load again."]
+        lines += [
+            "",
+            "Nothing of this file was landed. Fix the extract at the custodian and load again.",
+        ]
         (tmp / "report.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -370,7 +405,10 @@ def load(outbox: Path) -> list[Outcome]:
         order = list(extracts())
         entries = sorted(
             manifest.get("files", []),
-            key=lambda e: (order.index(e["extract"]) if e.get("extract") in order else 99, e.get("school_year") or 0),
+            key=lambda e: (
+                order.index(e["extract"]) if e.get("extract") in order else 99,
+                e.get("school_year") or 0,
+            ),
         )
         listed = {e.get("file") for e in entries}
         unlisted = [p.name for p in sorted(outbox.glob("*.txt")) if p.name not in listed]
@@ -382,28 +420,33 @@ def load(outbox: Path) -> list[Outcome]:
             if outcome.status == "rejected":
                 _quarantine(outcome, entry)
             prior = current.get((outcome.extract, outcome.school_year))
-            append_ledger(
-                {
-                    "load_id": outcome.load_id,
-                    "extract": outcome.extract,
-                    "school_year": outcome.school_year,
-                    "file": outcome.file,
-                    "file_sha256": entry.get("sha256"),
-                    "rows": outcome.rows,
-                    "suite": outcome.extract,
-                    "suite_version": _suite_version(outcome.extract),
-                    "key_fingerprint": manifest.get("key_fingerprint"),
-                    "policy_version": manifest.get("policy_version"),
-                    "failed_rules": [
-                        {k: f[k] for k in ("rule", "expectation", "column", "unexpected_count")}
-                        for f in outcome.failures
-                    ],
-                    "outcome": outcome.status,
-                    "supersedes": prior["load_id"] if prior and outcome.status == "landed" else None,
-                    "started_at": started,
-                    "finished_at": dt.datetime.now(dt.UTC).isoformat(),
-                }
-            )
+            record = {
+                "attempt_id": uuid.uuid4().hex,
+                "load_id": outcome.load_id,
+                "extract": outcome.extract,
+                "school_year": outcome.school_year,
+                "file": outcome.file,
+                "file_sha256": entry.get("sha256"),
+                "rows": outcome.rows,
+                "suite": outcome.extract,
+                "suite_version": _suite_version(outcome.extract),
+                "key_fingerprint": manifest.get("key_fingerprint"),
+                "policy_version": manifest.get("policy_version"),
+                "failed_rules": [
+                    {k: f[k] for k in ("rule", "expectation", "column", "unexpected_count")}
+                    for f in outcome.failures
+                ],
+                "n_failed_rules": len(outcome.failures),
+                "message": outcome.message if outcome.status != "landed" else "",
+                "outcome": outcome.status,
+                "supersedes": prior["load_id"] if prior and outcome.status == "landed" else None,
+                "rekeyed_from": None,
+                "started_at": started,
+                "finished_at": dt.datetime.now(dt.UTC).isoformat(),
+            }
+            if outcome.status == "landed":
+                land(con, extracts()[outcome.extract], outcome.school_year, record)
+            append_ledger(record)
             if outcome.status == "landed":
                 current[(outcome.extract, outcome.school_year)] = {
                     "load_id": outcome.load_id,

@@ -16,6 +16,7 @@ import datetime as dt
 import hmac
 import json
 import os
+import uuid
 from pathlib import Path
 
 import duckdb
@@ -51,9 +52,15 @@ def rotate() -> Path:
             token_map = pa.table({"old_token": crosswalk.column("token"), "new_token": new_tokens})
             pq.write_table(token_map, tmp / f"{kind}.parquet")
             escrow.write_crosswalk(
-                kind, pa.table({"token": new_tokens, "normalised_id": normalised}), escrow_key, new_fp
+                kind,
+                pa.table({"token": new_tokens, "normalised_id": normalised}),
+                escrow_key,
+                new_fp,
             )
-            files[kind] = {"sha256": file_sha256(tmp / f"{kind}.parquet"), "rows": token_map.num_rows}
+            files[kind] = {
+                "sha256": file_sha256(tmp / f"{kind}.parquet"),
+                "rows": token_map.num_rows,
+            }
         info = {
             "format": FORMAT,
             "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -85,7 +92,9 @@ def _read_package(package: Path) -> dict:
         )
     for kind, meta in info["maps"].items():
         if file_sha256(package / f"{kind}.parquet") != meta["sha256"]:
-            raise RejectedInput(f"{kind}.parquet: rule 'package hash' failed: changed after sealing")
+            raise RejectedInput(
+                f"{kind}.parquet: rule 'package hash' failed: changed after sealing"
+            )
     return info
 
 
@@ -112,7 +121,9 @@ def rekey(package: Path) -> list[str]:
             if not token_cols:
                 continue
             source = gate.landed_path(name, year, rec["load_id"]) / "*.parquet"
-            con.sql(f"create or replace temp table current_load as select * from read_parquet({sql_str(source)})")
+            con.sql(
+                f"create or replace temp table current_load as select * from read_parquet({sql_str(source)})"
+            )
             select, joins = [], []
             for col in extracts()[name].columns:
                 if col.action == "drop":
@@ -140,29 +151,38 @@ def rekey(package: Path) -> list[str]:
                     "do not know; nothing was re-keyed"
                 )
             load_id = gate.new_load_id()
+            now = dt.datetime.now(dt.UTC).isoformat()
+            record = {
+                **{k: rec.get(k) for k in ("file", "rows", "suite", "suite_version", "policy_version")},
+                "attempt_id": uuid.uuid4().hex,
+                "load_id": load_id,
+                "extract": name,
+                "school_year": year,
+                "file_sha256": None,
+                "key_fingerprint": info["new_fingerprint"],
+                "failed_rules": [],
+                "n_failed_rules": 0,
+                "message": f"re-keyed to {info['new_fingerprint']}",
+                "outcome": "landed",
+                "supersedes": rec["load_id"],
+                "rekeyed_from": rec["load_id"],
+                "started_at": now,
+                "finished_at": now,
+            }
             with atomic_dir(gate.landed_path(name, year, load_id)) as tmp:
-                con.sql(f"copy ({query} order by line_no) to {sql_str(tmp / 'part-0.parquet')} (format parquet, compression zstd)")
-            gate.append_ledger(
-                {
-                    **{k: rec.get(k) for k in ("file", "rows", "suite", "suite_version", "policy_version")},
-                    "extract": name,
-                    "school_year": year,
-                    "load_id": load_id,
-                    "file_sha256": None,
-                    "outcome": "landed",
-                    "rekeyed_from": rec["load_id"],
-                    "supersedes": rec["load_id"],
-                    "key_fingerprint": info["new_fingerprint"],
-                    "failed_rules": [],
-                    "started_at": dt.datetime.now(dt.UTC).isoformat(),
-                    "finished_at": dt.datetime.now(dt.UTC).isoformat(),
-                }
-            )
+                con.sql(
+                    f"copy ({query} order by line_no) to {sql_str(tmp / 'part-0.parquet')} "
+                    "(format parquet, compression zstd)"
+                )
+                (tmp / gate.LOAD_RECORD).write_text(json.dumps(record, sort_keys=True))
+            gate.append_ledger(record)
             new_loads.append(load_id)
         history = trust.get("history", []) + [
             {"key_fingerprint": info["old_fingerprint"], "rotated_at": info["created_at"]}
         ]
-        write_json_atomic(trust_path, {"key_fingerprint": info["new_fingerprint"], "history": history})
+        write_json_atomic(
+            trust_path, {"key_fingerprint": info["new_fingerprint"], "history": history}
+        )
         manifest_key_path = keys.manifest_key_path()
         manifest_key_path.unlink(missing_ok=True)
         keys.write_secret(manifest_key_path, base64.b64decode(info["new_manifest_key"]))
