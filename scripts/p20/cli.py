@@ -54,12 +54,17 @@ def synth(
     preset: Annotated[str, typer.Option(help="tiny | small | medium | lausd")] = "tiny",
     seed: Annotated[int, typer.Option(help="random seed: the same seed gives the same bytes")] = 42,
     years: Annotated[str, typer.Option(help="school years (spring year), e.g. 2016-2025")] = "2016-2025",
+    faults: Annotated[
+        bool, typer.Option("--faults", help="also write labelled broken extracts to custodian/faults/")
+    ] = False,
 ):
     """Write a synthetic district's raw extracts and truth into the custodian zone."""
     from p20.synth import generate
 
-    params = generate(preset, seed, parse_years(years), paths.custodian_dir())
+    params = generate(preset, seed, parse_years(years), paths.custodian_dir(), faults=faults)
     out.print(f"synth: {params['preset']} district, seed {seed}, {years} -> {paths.raw_dir()}")
+    if faults:
+        out.print(f"synth: labelled broken extracts -> {paths.custodian_dir() / 'faults'}")
 
 
 @keys_app.command("init")

@@ -1,4 +1,6 @@
-"""`p20 synth`: a synthetic ten-year district in the state's extract layouts, with its truth.
+"""The synthetic district's population: schools, students and their enrolments, year by year.
+
+(Part of `p20 synth`: a synthetic ten-year district in the state's extract layouts, with its truth.
 
 Cohorts move K-12 year by year (promotion, retention, entries, mid-year moves, exits,
 graduation), vectorised over students with numpy: the only Python loop is over school years.
@@ -8,17 +10,12 @@ custodian/truth/. The same seed gives byte-identical files.
 """
 
 import datetime as dt
-import json
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from p20 import calibration as cal
-from p20.errors import UsageError
-from p20.policy import extracts
-from p20.textio import atomic_dir, write_json_atomic
 
 REPORTING_LEA = "1964733"
 FIRST_YEAR, LAST_YEAR = 2016, 2025
@@ -71,7 +68,12 @@ def calendar(school_year: int) -> dict[str, np.datetime64]:
 
 
 def _yyyymmdd(days: np.ndarray) -> np.ndarray:
-    return pd.DatetimeIndex(days.astype("datetime64[D]")).strftime("%Y%m%d").to_numpy()
+    """CCYYMMDD strings of dates, computed with integer arithmetic (strftime is per element)."""
+    d = np.asarray(days).astype("datetime64[D]")
+    y = d.astype("datetime64[Y]").astype(int) + 1970
+    m = d.astype("datetime64[M]").astype(int) % 12 + 1
+    day = (d - d.astype("datetime64[M]")).astype(int) + 1
+    return (y * 10000 + m * 100 + day).astype(str)
 
 
 def _academic_year(school_year: int) -> str:
@@ -92,6 +94,9 @@ class District:
         self._make_schools()
         self.students = pd.DataFrame()
         self._next_ssid_draws = 0
+        self.teachers = pd.DataFrame()
+        self._staff_count = 0
+        self._seids_used = np.empty(0, dtype=np.int64)
         self._add_students({g: preset.students_per_grade for g in range(13)}, late_share=0.0)
 
     def _make_schools(self) -> None:
@@ -118,10 +123,104 @@ class District:
             }
         )
         n_e, n_m, n_h = p.elementary, p.middle, p.high
+        self._plant_school_effects(kinds)
         self.elementary_codes = codes[:n_e].astype(str)
         self.middle_codes = codes[n_e : n_e + n_m].astype(str)
         self.high_codes = codes[n_e + n_m : n_e + n_m + n_h].astype(str)
         self.charter_codes = codes[n_e + n_m + n_h :].astype(str)
+
+    def _plant_school_effects(self, kinds: list) -> None:
+        """Area SES, school effects, beat-the-odds schools and high-school math track."""
+        p, rng, sc = self.p, self.rng, self.schools
+        n, n_e, n_m, n_h = len(kinds), p.elementary, p.middle, p.high
+        self.area_ses = rng.normal(0.0, cal.AREA_SES_SD, n_e)
+        self.area_ses -= self.area_ses.mean()  # centred: district shares stay on target
+        feeders = np.arange(n_e)
+        ses = np.zeros(n)
+        ses[:n_e] = self.area_ses
+        for offset, count, index in (
+            (n_e, n_m, feeders * n_m // n_e),
+            (n_e + n_m, n_h, feeders * n_h // n_e),
+            (n_e + n_m + n_h, p.charter, feeders % max(p.charter, 1)),
+        ):
+            if count:
+                sums = np.bincount(index, weights=self.area_ses, minlength=count)
+                ses[offset : offset + count] = sums / np.maximum(np.bincount(index, minlength=count), 1)
+        sc["ses_index"] = ses
+        sc["math_effect"] = rng.normal(0.0, cal.SCHOOL_EFFECT_SD["math"], n)
+        sc["ela_effect"] = rng.normal(0.0, cal.SCHOOL_EFFECT_SD["ela"], n)
+        sc["algebra_placement_effect"] = rng.normal(0.0, cal.ALG_SCHOOL_SD, n)
+        sc["absence_effect"] = rng.normal(0.0, cal.ABSENCE_SHIFT["school_sd"], n)
+        sc["climate_effect"] = rng.normal(0.0, 0.3, n)
+        not_high = np.array([k[3] != "12" for k in kinds])
+        candidates = np.flatnonzero(not_high & (ses <= np.median(ses[not_high])))
+        k = min(len(candidates), max(2, round(n * cal.BEAT_THE_ODDS_SHARE)))
+        bto = np.zeros(n, dtype=bool)
+        bto[np.sort(rng.choice(candidates, size=k, replace=False))] = True
+        sc["is_beat_the_odds"] = bto
+        sc["math_effect"] += np.where(bto, cal.BEAT_THE_ODDS_BOOST, 0.0)
+        sc["ela_effect"] += np.where(bto, cal.BEAT_THE_ODDS_BOOST, 0.0)
+        sc["is_integrated_math"] = ~not_high & (rng.random(n) < cal.P_INTEGRATED_MATH_HIGH_SCHOOL)
+        self.school_index = pd.Index(sc["school_code"])
+
+    def staff_for_year(self, year: int, need: pd.DataFrame) -> pd.DataFrame:
+        """The teachers of a year: last year's who stayed (one more year of experience, some
+        now fully credentialed), trimmed or topped up with new hires to each school's need
+        (columns school, subject, need). Teacher effects persist; novices lose a little."""
+        rng, t = self.rng, self.teachers
+        if len(t):
+            t = t[rng.random(len(t)) >= cal.TEACHER_TURNOVER].copy()
+            t["exp_total"] += 1
+            t["exp_district"] += 1
+            upgrade = t["credential"].isin(["INT", "EMR"]).to_numpy() & (rng.random(len(t)) < cal.P_UPGRADE_TO_FULL_CREDENTIAL)
+            t.loc[upgrade, "credential"] = "PRE"
+            t.loc[(t["credential"] == "PRE") & (t["exp_total"] >= 5), "credential"] = "CLR"
+            t = t.merge(need, on=["school", "subject"], how="inner").sort_values(["school", "subject", "seid"])
+            t = t[t.groupby(["school", "subject"]).cumcount().to_numpy() < t["need"].to_numpy()]
+            t = t.drop(columns="need")
+        have = t.groupby(["school", "subject"]).size() if len(t) else pd.Series(dtype=int)
+        want = need.set_index(["school", "subject"])["need"]
+        hires = (want - have.reindex(want.index).fillna(0)).clip(lower=0).astype(int)
+        rep = np.repeat(np.arange(len(hires)), hires.to_numpy())
+        m = len(rep)
+        seid = self._new_seids(m)
+        exp = rng.geometric(0.2, m) - 1
+        u = rng.random(m)
+        credential = np.where(
+            u < cal.P_NEW_HIRE_INTERN,
+            "INT",
+            np.where(u < cal.P_NEW_HIRE_INTERN + cal.P_NEW_HIRE_EMERGENCY_PERMIT, "EMR", np.where(exp >= 5, "CLR", "PRE")),
+        )
+        hired = pd.DataFrame(
+            {
+                "school": hires.index.get_level_values(0).to_numpy()[rep],
+                "subject": hires.index.get_level_values(1).to_numpy()[rep],
+                "seid": seid,
+                "local_staff_id": (self._staff_count + np.arange(m) + 1).astype(str),
+                "base_effect": rng.normal(0.0, cal.TEACHER_EFFECT_SD, m),
+                "credential": credential,
+                "exp_total": exp.astype(int),
+                "exp_district": 0,
+                "first_name": rng.choice(FIRST_NAMES, m),
+                "last_name": rng.choice(LAST_NAMES, m),
+                "gender": np.where(rng.random(m) < 0.7, "F", "M"),
+            }
+        )
+        self._staff_count += m
+        t = pd.concat([t, hired], ignore_index=True) if len(t) else hired
+        t = t.sort_values(["school", "subject", "seid"]).reset_index(drop=True)
+        self.teachers = t
+        return t.assign(effect=t["base_effect"] - cal.NOVICE_PENALTY * (t["exp_total"] < 2))
+
+    def _new_seids(self, n: int) -> np.ndarray:
+        """10-digit state educator ids, never reused."""
+        out = np.empty(0, dtype=np.int64)
+        while len(out) < n:
+            draw = np.unique(self.rng.integers(10**9, 10**10, size=(n - len(out)) * 2, dtype=np.int64))
+            draw = draw[~np.isin(draw, self._seids_used) & ~np.isin(draw, out)]
+            out = np.concatenate([out, self.rng.permutation(draw)[: n - len(out)]])
+        self._seids_used = np.concatenate([self._seids_used, out])
+        return out.astype(str)
 
     def _new_ssids(self, n: int) -> np.ndarray:
         # Draw from the full 10-digit range (about 10% start with 0); reject repeats.
@@ -174,9 +273,46 @@ class District:
                 "home_language": np.where(spanish, "01", "00"),
             }
         )
+        self._add_traits(new, grade, race, year)
         start = 0 if self.students.empty else int(self.students["local_id"].max()) + 1
         new["local_id"] = np.arange(start, start + n) + 100000
         self.students = pd.concat([self.students, new], ignore_index=True)
+
+    def _add_traits(self, new: pd.DataFrame, grade: np.ndarray, race: np.ndarray, year: int) -> None:
+        """Persistent traits behind the outcomes: ability, SES, programs, English-learner status."""
+        rng, n = self.rng, len(new)
+        for r, shares in cal.HOME_LANGUAGE_BY_RACE.items():
+            pick = race == r
+            if pick.any():
+                new.loc[pick, "home_language"] = _sample(rng, shares, int(pick.sum()))
+        new["ability"] = rng.normal(0.0, 1.0, n)
+        new["absence_propensity"] = rng.normal(0.0, cal.ABSENCE_PERSISTENT_SD, n)
+        new["behaviour"] = rng.normal(0.0, 1.0, n)
+        p_frl = pd.Series(race).map(cal.P_FRL_BY_RACE).to_numpy()
+        logit = np.log(p_frl / (1 - p_frl)) + cal.FRL_LOGIT_OFFSET - self.area_ses[new["feeder"].to_numpy()]
+        new["frl"] = rng.random(n) < 1 / (1 + np.exp(-logit))
+        new["free_meal"] = rng.random(n) < cal.P_FREE_GIVEN_FRL
+        new["swd"] = rng.random(n) < cal.P_SWD
+        new["s504"] = ~new["swd"] & (rng.random(n) < cal.P_504)
+        new["foster"] = rng.random(n) < cal.P_FOSTER
+        english = new["home_language"].to_numpy() == "00"
+        new["migrant"] = (new["home_language"].to_numpy() == "01") & (rng.random(n) < cal.P_MIGRANT_GIVEN_SPANISH)
+        new["gate"] = (grade >= 3) & (new["ability"].to_numpy() + rng.normal(0, 0.4, n) > cal.GATE_ABILITY_THRESHOLD)
+        elas = np.where(
+            english, _sample(rng, cal.ELAS_AT_ENTRY_ENGLISH, n), _sample(rng, cal.ELAS_AT_ENTRY_NON_ENGLISH, n)
+        )
+        # Older entrants may already have been reclassified elsewhere.
+        p_rfep = 1 - (1 - 0.12) ** np.maximum(grade.astype(int) - 1, 0)
+        elas = np.where((elas == "EL") & (rng.random(n) < p_rfep), "RFEP", elas)
+        new["elas"] = elas
+        entry = np.datetime64(f"{year - 1}-08-15") - (grade.astype(int) * 365).astype("timedelta64[D]")
+        new["elas_start"] = np.where(elas == "TBD", np.datetime64(f"{year - 1}-08-15"), entry).astype("datetime64[D]")
+        new["el_years"] = np.where(elas == "EL", grade, 0).astype(np.int16)
+        took_alg8 = rng.random(n) < 0.25
+        new["math_level"] = np.clip(grade.astype(int) - 9 + took_alg8 - (rng.random(n) < 0.25), 0, 4).astype(np.int8)
+        new["prior_math_z"] = np.nan
+        new["prior_attendance"] = np.nan
+        new["prior_suspended"] = False
 
     def school_of(self, grade: np.ndarray, feeder: np.ndarray, is_charter: np.ndarray) -> np.ndarray:
         n_e = self.p.elementary
@@ -272,8 +408,20 @@ class District:
 
         students = s.assign(ssid=ssid, school_code=snapshot_school)
         students = self._with_typos(students)
+        main_end = np.where(moves | np.isnat(exit_a), last, exit_a).astype("datetime64[D]")
+        context = {
+            "year": year,
+            "students": students,
+            "enrollments": enrollments,
+            "main_school": np.where(moves, school_b, school_a),
+            "main_start": np.where(moves, start_b, start).astype("datetime64[D]"),
+            "main_end": main_end,
+        }
+        from p20.synth.outcomes import simulate_outcomes
+
+        extra = simulate_outcomes(self, context)
         self._advance(year, leaves | leaves_summer | graduates | dropouts, moves, new_feeder)
-        return {"enrollments": enrollments, "students": students, "census_truth": truth}
+        return {"enrollments": enrollments, "students": students, "census_truth": truth, **extra}
 
     def _ssid_as_written(self, ssid_int: np.ndarray) -> np.ndarray:
         """Zero-padded 10 digits, except the dirt: leading zeros dropped, stray spaces."""
@@ -310,97 +458,3 @@ class District:
         self.students.loc[kn, "is_late"] = False  # kindergarten arrives on the first day
 
 
-def _write_caret(df: pd.DataFrame, path: Path) -> None:
-    df.to_csv(path, sep="^", header=False, index=False, lineterminator="\r\n", na_rep="")
-
-
-def _raw_frame(extract: str, columns: dict[str, object]) -> pd.DataFrame:
-    """Order the generated columns as the extract's raw layout (seeds/extract_columns.csv)."""
-    layout = [c.raw_column for c in extracts()[extract].columns]
-    return pd.DataFrame({name: columns[name] for name in layout})
-
-
-def synth_marker_matches(preset: str, seed: int, out_root: Path) -> bool:
-    """Whether out_root/raw already holds this preset and seed (so a demo can keep it)."""
-    marker = out_root / "raw" / MARKER
-    if not marker.exists():
-        return False
-    params = json.loads(marker.read_text())["params"]
-    return params["preset"] == preset and params["seed"] == seed
-
-
-def generate(preset: str, seed: int, years: range, out_root: Path) -> dict:
-    """Write raw extracts and truth for `years` under out_root/raw and out_root/truth."""
-    if preset not in PRESETS:
-        raise UsageError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-    if years.start < FIRST_YEAR - 10 or years.stop - 1 > LAST_YEAR + 5 or len(years) == 0:
-        raise UsageError(f"years must lie within {FIRST_YEAR - 10}-{LAST_YEAR + 5}")
-    params = {"preset": preset, "seed": seed, "years": [years.start, years.stop - 1], **asdict(PRESETS[preset])}
-    raw, truth = out_root / "raw", out_root / "truth"
-    marker = raw / MARKER
-    if marker.exists() and json.loads(marker.read_text())["params"] != params:
-        raise UsageError(
-            f"{raw} holds synthetic data made with other settings; remove it or choose another "
-            "P20_CUSTODIAN_DIR (nothing was overwritten)"
-        )
-    district = District(PRESETS[preset], np.random.default_rng(seed))
-    census_truth, students_truth = [], []
-    with atomic_dir(raw) as raw_tmp, atomic_dir(truth) as truth_tmp:
-        for year in years:
-            out = district.simulate_year(year)
-            academic_year = _academic_year(year)
-            schools = district.schools.assign(reporting_lea=REPORTING_LEA, academic_year=academic_year)
-            _write_caret(_raw_frame("schools", schools), raw_tmp / f"SCHL_{year}.txt")
-            s = out["students"]
-            _write_caret(
-                _raw_frame(
-                    "students",
-                    {
-                        **{c: s[c] for c in s.columns},
-                        "record_type": "SINF",
-                        "transaction_type": "",
-                        "local_record_id": np.arange(len(s)) + year * 10_000_000,
-                        "reporting_lea": REPORTING_LEA,
-                        "academic_year": academic_year,
-                        "local_student_id": s["local_id"],
-                        "birth_date": _yyyymmdd(s["birth_date"].to_numpy()),
-                    },
-                ),
-                raw_tmp / f"SINF_{year}.txt",
-            )
-            e = out["enrollments"]
-            idx = e["student_index"].to_numpy()
-            _write_caret(
-                _raw_frame(
-                    "enrollments",
-                    {
-                        **{c: e[c] for c in e.columns},
-                        "record_type": "SENR",
-                        "transaction_type": "",
-                        "local_record_id": np.arange(len(e)) + year * 10_000_000,
-                        "reporting_lea": REPORTING_LEA,
-                        "academic_year": academic_year,
-                        "first_name": s["first_name"].to_numpy()[idx],
-                        "last_name": s["last_name"].to_numpy()[idx],
-                        "birth_date": _yyyymmdd(s["birth_date"].to_numpy()[idx]),
-                        "enrollment_start_date": _yyyymmdd(e["start"].to_numpy()),
-                        "enrollment_status": "10",
-                        "exit_date": np.where(e["exit"].isna(), "", _yyyymmdd(e["exit"].fillna(e["start"]).to_numpy())),
-                    },
-                ),
-                raw_tmp / f"SENR_{year}.txt",
-            )
-            census_truth.append(out["census_truth"])
-            students_truth.append({"school_year": year, "n_students_any_enrollment": len(s)})
-        census = pd.concat(census_truth)
-        by_grade = census.groupby(["school_year", "grade_level"]).size().rename("n_students").reset_index()
-        by_school = census.groupby(["school_year", "school_code"]).size().rename("n_students").reset_index()
-        by_grade.to_csv(truth_tmp / "census_students_by_year_grade.csv", index=False)
-        by_school.to_csv(truth_tmp / "census_students_by_year_school.csv", index=False)
-        pd.DataFrame(students_truth).to_csv(truth_tmp / "students_by_year.csv", index=False)
-        write_json_atomic(
-            truth_tmp / "params.json",
-            {"params": params, "calibration": {k: v for k, v in vars(cal).items() if k.isupper()}},
-        )
-        write_json_atomic(raw_tmp / MARKER, {"params": params})
-    return params
