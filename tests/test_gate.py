@@ -245,3 +245,40 @@ def test_two_loads_at_once_one_waits_and_the_ledger_stays_whole(tiny_run, tmp_pa
     ledger = [json.loads(x) for x in (zones.warehouse / "ledger" / "loads.jsonl").read_text().splitlines()]
     assert len(ledger) == 60
     assert len(list((zones.warehouse / "landed").glob("*/school_year=*/load_id=*"))) == 30
+
+
+def _set_field(position: int, value: str, line: int = 1):
+    """An edit that puts `value` in field `position` (1-based) of line `line`."""
+
+    def edit(lines):
+        fields = lines[line - 1].split("^")
+        fields[position - 1] = value
+        lines[line - 1] = "^".join(fields)
+        return lines
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("file", "edit", "rule"),
+    [
+        ("enrollments_2021.txt", lambda ls: ls[:10], "volume band"),
+        ("students_2023.txt", lambda ls: ls * 3, "volume band"),
+        ("enrollments_2021.txt", _set_field(8, "20190104", line=2), "enrollment_start_date lies inside the school year"),
+        ("enrollments_2021.txt", _set_field(11, "20210905", line=3), "exit_date lies inside the school year"),
+        ("enrollments_2022.txt", _set_field(11, "20210720", line=3), "exit_date is not before enrollment_start_date"),
+        ("enrollments_2022.txt", _set_field(8, "20221341", line=5), "enrollment_start_date is a CCYYMMDD date"),
+        ("students_2019.txt", _set_field(7, "20070412", line=2), "never a full birth date"),
+        ("students_2019.txt", _set_field(4, "9999999", line=2), "school in that year's schools extract"),
+        ("students_2019.txt", _set_field(5, "2017-2018", line=2), "academic_year is the file's school year"),
+    ],
+    ids=["truncated", "tripled", "start-before-year", "exit-after-year", "exit-before-start",
+         "impossible-date", "full-birth-date", "unknown-school", "wrong-year"],
+)
+def test_rule_breaking_extract_is_rejected(loaded, file, edit, rule):
+    outbox = loaded.custodian / "outbox"
+    _edit_lines(outbox / file, edit)
+    reseal_manifest(loaded)
+    before = _snapshot(loaded)
+    proc = loaded.p20("load")
+    _assert_rejected_and_unchanged(loaded, proc, before, file, [rule])

@@ -28,7 +28,7 @@ import duckdb
 from p20 import keys, paths
 from p20.custodian import MANIFEST, MANIFEST_FORMAT, manifest_payload
 from p20.errors import RejectedInput, UsageError
-from p20.policy import Extract, code_set, extracts
+from p20.policy import Extract, code_set, extracts, project_var
 from p20.textio import (
     atomic_dir,
     file_sha256,
@@ -175,9 +175,14 @@ def load_suite(extract: str):
     return ExpectationSuite(**json.loads(path.read_text(encoding="utf-8")))
 
 
-def suite_parameters(extract: Extract, year: int, known_school_codes: list[str]) -> dict:
+def suite_parameters(
+    extract: Extract, year: int, known_school_codes: list[str], previous_year_rows: int | None = None
+) -> dict:
     """Values the suites refer to as $PARAMETER. `seed__<name>` is the code set in the first
-    column of seeds/<name>.csv (the same seed dbt tests against); the rest describe the file."""
+    column of seeds/<name>.csv (the same seed dbt tests against); the rest describe the file:
+    its school year (dates run 1 July to 30 June), its schools, and the volume band around the
+    previous landed year's row count (var p20:volume_band; unbounded for a first year)."""
+    import pandas as pd
     suite = load_suite(extract.name)
     referenced = {
         value["$PARAMETER"]
@@ -185,10 +190,15 @@ def suite_parameters(extract: Extract, year: int, known_school_codes: list[str])
         for value in exp.configuration.kwargs.values()
         if isinstance(value, dict) and "$PARAMETER" in value
     }
+    band = float(project_var("volume_band"))
     params = {
         "field_count": len(extract.outbox_columns),
         "academic_year": [f"{year - 1}-{year}"],
         "known_school_codes": known_school_codes,
+        "school_year_start": pd.Timestamp(year - 1, 7, 1),
+        "school_year_end": pd.Timestamp(year, 6, 30),
+        "volume_min_rows": int(previous_year_rows * band) if previous_year_rows else None,
+        "volume_max_rows": int(previous_year_rows / band) if previous_year_rows else None,
     }
     for name in referenced:
         if name.startswith("seed__"):
@@ -196,11 +206,23 @@ def suite_parameters(extract: Extract, year: int, known_school_codes: list[str])
     return params
 
 
-def _frame_sql(extract: Extract) -> str:
+# Typed views of text columns a suite may ask for in meta.typed_columns, so that range and
+# comparison rules can run: <column>__as_date (CCYYMMDD) or <column>__as_number.
+TYPED_VIEWS = {
+    "date": ("__as_date", "try_strptime({col}, '%Y%m%d')"),
+    "number": ("__as_number", "try_cast({col} as double)"),
+}
+
+
+def _frame_sql(extract: Extract, typed_columns: dict[str, str] | None = None) -> str:
     cols = [
         f"nullif(fields[{i}], '') as {name}"
         for i, name in enumerate(extract.outbox_columns, start=1)
     ]
+    index = {name: i for i, name in enumerate(extract.outbox_columns, start=1)}
+    for name, kind in (typed_columns or {}).items():
+        suffix, expr = TYPED_VIEWS[kind]
+        cols.append(expr.format(col=f"nullif(fields[{index[name]}], '')") + f" as {name}{suffix}")
     return f"select line_no, n_fields as field_count, {', '.join(cols)} from outbox_lines"
 
 
@@ -209,11 +231,13 @@ def validate(con: duckdb.DuckDBPyConnection, extract: Extract, params: dict) -> 
 
     Summaries keep the rule, the column, counts and line numbers: never the failing values.
     """
-    frame = con.sql(_frame_sql(extract)).df().set_index("line_no")
-    frame = frame.astype({c: "string" for c in frame.columns if c != "field_count"})
+    suite = load_suite(extract.name)
+    typed = (suite.meta or {}).get("typed_columns", {})
+    frame = con.sql(_frame_sql(extract, typed)).df().set_index("line_no")
+    frame = frame.astype({c: "string" for c in extract.outbox_columns})
     batch = _gx_batch_definition().get_batch(batch_parameters={"dataframe": frame})
     result = batch.validate(
-        load_suite(extract.name),
+        suite,
         expectation_parameters=params,
         result_format={"result_format": "COMPLETE"},
     )
@@ -335,7 +359,8 @@ def load_file(
         )
         return outcome
     known = school_codes.get(year) or _landed_school_codes(con, year, current)
-    params = suite_parameters(extract, year, sorted(known))
+    previous = current.get((extract.name, year - 1))
+    params = suite_parameters(extract, year, sorted(known), previous["rows"] if previous else None)
     outcome.failures = validate(con, extract, params)
     if outcome.failures:
         outcome.message = "; ".join(
