@@ -124,7 +124,8 @@ def land(con: duckdb.DuckDBPyConnection, extract: Extract, year: int, record: di
     it into landed/ in one step: the rename is the commit point of a load."""
     with atomic_dir(landed_path(extract.name, year, record["load_id"])) as tmp:
         con.sql(
-            f"copy ({_frame_sql(extract).replace('n_fields as field_count, ', '')}) "
+            f"copy (select * exclude (field_count), current_timestamp as loaded_at "
+            f"from ({_frame_sql(extract)})) "
             f"to {sql_str(tmp / 'part-0.parquet')} (format parquet, compression zstd)"
         )
         (tmp / LOAD_RECORD).write_text(json.dumps(record, sort_keys=True), encoding="utf-8")

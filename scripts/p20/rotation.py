@@ -136,7 +136,10 @@ def rekey(package: Path) -> list[str]:
                     select.append(f"{alias}.new_token as {col.outbox_column}")
                 else:
                     select.append(f"current_load.{col.outbox_column}")
-            query = f"select line_no, {', '.join(select)} from current_load {' '.join(joins)}"
+            query = (
+                f"select line_no, {', '.join(select)}, current_timestamp as loaded_at "
+                f"from current_load {' '.join(joins)}"
+            )
             unmapped = con.sql(
                 f"select count(*) from ({query}) where "
                 + " or ".join(f"{c.outbox_column} is null" for c in token_cols)

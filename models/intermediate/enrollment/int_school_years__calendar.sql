@@ -17,6 +17,11 @@ final as (
         ) }} as census_date,
         make_date(
             school_year,
+            {{ var('p20:fay_through_month') }},
+            {{ var('p20:fay_through_day') }}
+        ) as fay_through_date,
+        make_date(
+            school_year,
             {{ var('p20:school_year_end_month') }},
             {{ var('p20:school_year_end_day') }}
         ) as school_year_end_date

@@ -11,7 +11,9 @@ flagged as (
         spans.*,
         calendar.census_date,
         spans.enrollment_start_date <= calendar.census_date
-        and spans.span_end_date >= calendar.census_date as covers_census_day
+        and spans.span_end_date >= calendar.census_date as covers_census_day,
+        spans.enrollment_start_date <= calendar.census_date
+        and spans.span_end_date >= calendar.fay_through_date as covers_full_academic_year
     from spans
     inner join calendar
         on spans.school_year = calendar.school_year
@@ -41,6 +43,7 @@ final as (
         grade_level,
         census_date,
         covers_census_day as is_enrolled_on_census_day,
+        covers_full_academic_year as is_full_academic_year,
         n_primary_spans
     from ranked
     where preference = 1

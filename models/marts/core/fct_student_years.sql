@@ -18,6 +18,7 @@ final as (
         grade_levels.grade_order,
         primary_schools.primary_school_code,
         primary_schools.is_enrolled_on_census_day,
+        primary_schools.is_full_academic_year,
         primary_schools.census_date,
         primary_schools.n_primary_spans,
         students.race_ethnicity,

@@ -14,7 +14,8 @@ renamed as (
         landed.exit_reason,
         landed.completion_status,
         landed.met_uc_csu = 'Y' as met_uc_csu,
-        landed.load_id
+        landed.load_id,
+        landed.loaded_at
     from landed
 )
 

@@ -17,7 +17,8 @@ renamed as (
         landed.high_grade,
         landed.local_district,
         landed.reporting_lea,
-        landed.load_id
+        landed.load_id,
+        landed.loaded_at
     from landed
     left join school_types
         on landed.school_type = school_types.school_type

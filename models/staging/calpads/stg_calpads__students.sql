@@ -25,7 +25,8 @@ renamed as (
         end as race_ethnicity,
         landed.parent_ed_level,
         landed.home_language,
-        landed.load_id
+        landed.load_id,
+        landed.loaded_at
     from landed
     left join race_codes
         on landed.race1 = race_codes.race_code
