@@ -118,6 +118,19 @@ def reseal_manifest(zones: Zones) -> None:
     (outbox / "manifest.json").write_text(json.dumps(seal_manifest(manifest, master), indent=2))
 
 
+def trim_outbox(zones: Zones, keep) -> None:
+    """Keep only the outbox files whose manifest entry satisfies `keep` (re-sealed), so tests
+    that load many times stay fast."""
+    outbox = zones.custodian / "outbox"
+    manifest = json.loads((outbox / "manifest.json").read_text())
+    for entry in manifest["files"]:
+        if not keep(entry):
+            (outbox / entry["file"]).unlink()
+    manifest["files"] = [e for e in manifest["files"] if keep(e)]
+    (outbox / "manifest.json").write_text(json.dumps(manifest))
+    reseal_manifest(zones)
+
+
 def tree_snapshot(root: Path) -> dict[str, bytes]:
     """Every file under root with its bytes (for 'nothing changed' checks)."""
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
