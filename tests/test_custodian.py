@@ -179,3 +179,15 @@ def test_rotation_keeps_every_link_and_every_mart_count(tiny_run, tmp_path):
     # a rotation package is refused twice (the warehouse no longer holds the old key's tokens)
     again = zones.p20("rekey", str(package))
     assert again.returncode == 1 and "package authenticity" in again.stderr
+
+
+def test_pseudonymise_is_deterministic(tiny_run, tmp_path, monkeypatch):
+    """The same raw files and key give byte-identical outbox files (so a reload is a no-op)."""
+    import p20.custodian as custodian
+    from p20.textio import file_sha256
+
+    zones = copy_zones(tiny_run, tmp_path / "d")
+    monkeypatch.setenv("P20_CUSTODIAN_DIR", str(zones.custodian))
+    custodian.pseudonymise(zones.custodian / "raw", tmp_path / "again")
+    for path in sorted((zones.custodian / "outbox").glob("*.txt")):
+        assert file_sha256(path) == file_sha256(tmp_path / "again" / path.name), path.name
