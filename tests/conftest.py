@@ -41,6 +41,13 @@ class Zones:
         return proc
 
 
+def n_extract_files() -> int:
+    """Files in a ten-year outbox: one per extract kind per school year."""
+    from p20.policy import extracts
+
+    return 10 * len(extracts())
+
+
 def new_zones(root: Path) -> Zones:
     zones = Zones(custodian=root / "custodian", warehouse=root / "warehouse")
     return zones

@@ -2,7 +2,7 @@
 
 import json
 
-from conftest import copy_zones
+from conftest import copy_zones, n_extract_files, trim_outbox
 
 
 def test_outbox_columns_follow_the_policy(tiny_run):
@@ -11,7 +11,7 @@ def test_outbox_columns_follow_the_policy(tiny_run):
     assert "student_token" in students["columns"] and "birth_year_month" in students["columns"]
     for dropped in ("ssid", "first_name", "last_name", "birth_date", "address", "local_student_id"):
         assert dropped not in students["columns"]
-    assert len(manifest["key_fingerprint"]) == 16 and len(manifest["files"]) == 30
+    assert len(manifest["key_fingerprint"]) == 16 and len(manifest["files"]) == n_extract_files()
 
 
 def test_extract_with_an_unexpected_column_is_refused_and_nothing_written(tiny_run, tmp_path):
@@ -170,10 +170,13 @@ def test_rotation_keeps_every_link_and_every_mart_count(tiny_run, tmp_path):
     after, tokens_after = counts()
     assert after == before  # same counts in every cell
     assert tokens_after.isdisjoint(tokens_before) and len(tokens_after) == len(tokens_before)
-    # the custodian's next outbox (new key) loads, and is identical in content
+    # the custodian's next outbox (new key) loads, and is identical in content (the spine's
+    # extracts for two years are enough to prove it, and keep the test short)
     zones.p20("pseudonymise", check=True)
+    trim_outbox(zones, lambda e: e["extract"] in ("students", "enrollments") and e["school_year"] >= 2024)
     proc = zones.p20("load")
     assert proc.returncode == 0, proc.stderr
+    assert "4 landed, 0 unchanged, 0 rejected" in proc.stdout
     assert zones.p20("build", "--quiet").returncode == 0
     assert counts()[0] == after
     # a rotation package is refused twice (the warehouse no longer holds the old key's tokens)

@@ -83,7 +83,9 @@ class TokenCache:
     def crosswalk(self, id_kind: str) -> pa.Table:
         """Distinct (token, normalised_id) pairs, for the escrow."""
         pairs = {t: n for n, t in self.known[id_kind].values() if t}
-        return pa.table({"token": list(pairs), "normalised_id": list(pairs.values())})
+        return pa.table(
+            {"token": list(pairs), "normalised_id": list(pairs.values())}, schema=escrow.SCHEMA
+        )
 
 
 def _refuse_layout_breaks(con: duckdb.DuckDBPyConnection, path: Path, extract: Extract) -> None:

@@ -23,6 +23,7 @@ from p20 import paths
 from p20.errors import RejectedInput, UsageError
 
 FORMAT = "p20-escrow/1"
+SCHEMA = pa.schema([("token", pa.string()), ("normalised_id", pa.string())])
 MIN_REASON_CHARS = 10
 
 
@@ -63,7 +64,8 @@ def read_crosswalk(id_kind: str, escrow_key: bytes, key_fingerprint: str) -> pa.
 def write_crosswalk(id_kind: str, pairs: pa.Table, escrow_key: bytes, key_fingerprint: str) -> int:
     """Merge (token, normalised_id) pairs into the kind's crosswalk; returns its size."""
     existing = read_crosswalk(id_kind, escrow_key, key_fingerprint)
-    table = pairs if existing is None else pa.concat_tables([existing, pairs])
+    pairs = pairs.cast(SCHEMA)
+    table = pairs if existing is None else pa.concat_tables([existing.cast(SCHEMA), pairs])
     table = table.group_by(["token", "normalised_id"]).aggregate([]).sort_by("token")
     nonce = secrets.token_bytes(12)
     blob = nonce + AESGCM(escrow_key).encrypt(nonce, _serialise(table), _aad(id_kind, key_fingerprint))
