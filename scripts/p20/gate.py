@@ -119,13 +119,15 @@ def landed_path(extract: str, year: int, load_id: str) -> Path:
 LOAD_RECORD = "_load.json"
 
 
-def land(con: duckdb.DuckDBPyConnection, extract: Extract, year: int, record: dict) -> None:
-    """Write the validated rows and their ledger record into a temporary directory, then rename
-    it into landed/ in one step: the rename is the commit point of a load."""
+def land(con: duckdb.DuckDBPyConnection, extract: Extract, year: int, record: dict, rows_sql: str = "") -> None:
+    """Write the rows (default: the validated outbox_lines) and their ledger record into a
+    temporary directory, then rename it into landed/ in one step: the rename is the commit point
+    of a load. `p20 rekey` lands its re-keyed rows through here too."""
+    rows_sql = rows_sql or f"select * exclude (field_count) from ({_frame_sql(extract)})"
     with atomic_dir(landed_path(extract.name, year, record["load_id"])) as tmp:
         con.sql(
-            f"copy (select * exclude (field_count), current_timestamp as loaded_at "
-            f"from ({_frame_sql(extract)})) "
+            f"copy (select *, current_timestamp as loaded_at "
+            f"from ({rows_sql}) order by line_no) "
             f"to {sql_str(tmp / 'part-0.parquet')} (format parquet, compression zstd)"
         )
         (tmp / LOAD_RECORD).write_text(json.dumps(record, sort_keys=True), encoding="utf-8")

@@ -136,10 +136,7 @@ def rekey(package: Path) -> list[str]:
                     select.append(f"{alias}.new_token as {col.outbox_column}")
                 else:
                     select.append(f"current_load.{col.outbox_column}")
-            query = (
-                f"select line_no, {', '.join(select)}, current_timestamp as loaded_at "
-                f"from current_load {' '.join(joins)}"
-            )
+            query = f"select line_no, {', '.join(select)} from current_load {' '.join(joins)}"
             unmapped = con.sql(
                 f"select count(*) from ({query}) where "
                 + " or ".join(f"{c.outbox_column} is null" for c in token_cols)
@@ -172,12 +169,7 @@ def rekey(package: Path) -> list[str]:
                 "started_at": now,
                 "finished_at": now,
             }
-            with atomic_dir(gate.landed_path(name, year, load_id)) as tmp:
-                con.sql(
-                    f"copy ({query} order by line_no) to {sql_str(tmp / 'part-0.parquet')} "
-                    "(format parquet, compression zstd)"
-                )
-                (tmp / gate.LOAD_RECORD).write_text(json.dumps(record, sort_keys=True))
+            gate.land(con, extracts()[name], year, record, rows_sql=query)
             gate.append_ledger(record)
             new_loads.append(load_id)
         history = trust.get("history", []) + [
