@@ -269,6 +269,3 @@ def _print_summary() -> None:
         f"  or, with the DuckDB CLI: duckdb -readonly {paths.duckdb_path()}"
     )
 
-
-def main() -> None:  # pragma: no cover
-    sys.exit(app())
