@@ -4,7 +4,6 @@ Exit codes: 0 ok, 1 rejected input, 2 usage error. Expected failures print one l
 """
 
 import functools
-import sys
 from pathlib import Path
 from typing import Annotated
 
