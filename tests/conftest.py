@@ -41,6 +41,17 @@ class Zones:
         return proc
 
 
+def mart(zones: Zones, sql: str) -> "pd.DataFrame":
+    """Query the zones' warehouse read-only, as a researcher would."""
+    import duckdb
+
+    con = duckdb.connect(str(zones.warehouse / "p20.duckdb"), read_only=True)
+    try:
+        return con.sql(sql).df()
+    finally:
+        con.close()
+
+
 def n_extract_files() -> int:
     """Files in a ten-year outbox: one per extract kind per school year."""
     from p20.policy import extracts

@@ -1,18 +1,9 @@
 """The spine end to end on the tiny preset: marts reproduce the generator's planted truth,
 and running the whole thing again changes nothing."""
 
-import duckdb
 import pandas as pd
 
-from conftest import copy_zones, n_extract_files, tree_snapshot
-
-
-def mart(zones, sql: str) -> pd.DataFrame:
-    con = duckdb.connect(str(zones.warehouse / "p20.duckdb"), read_only=True)
-    try:
-        return con.sql(sql).df()
-    finally:
-        con.close()
+from conftest import copy_zones, mart, n_extract_files, tree_snapshot
 
 
 def test_census_day_counts_by_year_and_grade_match_truth(tiny_run):

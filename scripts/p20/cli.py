@@ -191,6 +191,15 @@ def build(ctx: typer.Context):
 
 
 @app.command()
+def docs():
+    """Generate dbt's documentation site (catalog and manifest) into the warehouse's dbt/target."""
+    from p20.build import dbt
+
+    if not dbt(["docs", "generate"]):
+        raise typer.Exit(1)
+
+
+@app.command()
 @expected_errors
 def demo(
     preset: Annotated[str, typer.Option(help="tiny | small")] = "small",

@@ -42,6 +42,9 @@ final as (
         school_code as primary_school_code,
         grade_level,
         census_date,
+        -- the day the year's statuses (EL) are read on: census day, or the first day enrolled
+        -- for a student who arrived after it (or left before it)
+        case when covers_census_day then census_date else enrollment_start_date end as status_date,
         covers_census_day as is_enrolled_on_census_day,
         covers_full_academic_year as is_full_academic_year,
         n_primary_spans

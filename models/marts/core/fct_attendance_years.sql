@@ -32,11 +32,7 @@ final as (
         days_unexcused,
         case when days_expected > 0 then cast(days_attended as double) / days_expected end as attendance_rate,
         case when days_expected > 0 then cast(days_expected - days_attended as double) / days_expected end as absence_rate,
-        -- chronic absence (CA Dashboard): absent on at least 10% of expected days, counted only
-        -- for students expected 31 days or more
-        days_expected >= {{ var('p20:chronic_absence_min_days_expected') }}
-        and (days_expected - days_attended) >= {{ var('p20:chronic_absence_threshold') }} * days_expected
-            as is_chronically_absent,
+        {{ is_chronically_absent('days_expected', 'days_attended') }} as is_chronically_absent,
         days_absent_oss + days_iss > 0 as was_suspended
     from student_years
 )
