@@ -70,8 +70,9 @@ def test_canaries_and_key_bytes_are_nowhere_in_outbox_or_warehouse(tiny_run):
 
 def test_escrow_stays_in_the_custodian_zone(tiny_run):
     assert next((tiny_run.custodian / "escrow").rglob("student.crosswalk")).exists()
-    leaked = [p for p in tiny_run.warehouse.rglob("*") if "crosswalk" in p.name or "escrow" in p.name]
-    leaked += [p for p in (tiny_run.custodian / "outbox").rglob("*") if "crosswalk" in p.name]
+    # escrow files are custodian/escrow/<fingerprint>/<id kind>.crosswalk
+    leaked = [p for p in tiny_run.warehouse.rglob("*") if p.suffix == ".crosswalk" or p.name == "escrow"]
+    leaked += [p for p in (tiny_run.custodian / "outbox").rglob("*") if p.suffix == ".crosswalk"]
     assert leaked == []
 
 

@@ -190,6 +190,19 @@ def build(ctx: typer.Context):
         raise typer.Exit(1)
 
 
+@app.command("freeze-index-cuts")
+@expected_errors
+def freeze_index_cuts(
+    base_year: Annotated[int | None, typer.Option(help="default: var p20:index_base_year")] = None,
+):
+    """Freeze the index's level cut points (deciles of the base year's school values) into
+    seeds/index_level_cuts.csv; run `p20 build` afterwards."""
+    from p20.index_cuts import CUTS_SEED, freeze
+
+    n = freeze(base_year)
+    out.print(f"{n} measures frozen into {CUTS_SEED.relative_to(paths.REPO_ROOT)}", markup=False)
+
+
 @app.command()
 def docs():
     """Generate dbt's documentation site (catalog and manifest) into the warehouse's dbt/target."""

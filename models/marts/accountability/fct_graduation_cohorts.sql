@@ -1,0 +1,99 @@
+-- Four-year adjusted cohorts: a student joins the cohort that should graduate four years after
+-- entering grade 9 (a student first seen in grade 10-12 joins the cohort of the same expected
+-- year); a student who transfers out of the district (exit reason seed leaves_cohort) leaves
+-- it; a graduate has a completion (exit reason is_completer) with a standard diploma (100) by
+-- the end of the cohort year. Attributed to the last school the student was enrolled in.
+with enrollments as (
+    select * from {{ ref('fct_enrollments') }}
+    where is_primary
+),
+
+student_years as (
+    select * from {{ ref('fct_student_years') }}
+),
+
+exit_reasons as (
+    select * from {{ ref('exit_reason_codes') }}
+),
+
+high_school_years as (
+    select * from student_years
+    where grade_order between 9 and 12
+),
+
+entry as (
+    select
+        student_token,
+        min(school_year + 12 - grade_order) as cohort_year
+    from high_school_years
+    group by student_token
+),
+
+exits as (
+    select
+        enrollments.student_token,
+        enrollments.school_year,
+        enrollments.exit_date,
+        exit_reasons.is_completer and enrollments.completion_status = '100' as is_standard_diploma,
+        exit_reasons.leaves_cohort
+    from enrollments
+    inner join exit_reasons
+        on enrollments.exit_reason = exit_reasons.exit_reason
+),
+
+last_school as (
+    select
+        high_school_years.student_token,
+        high_school_years.primary_school_code,
+        high_school_years.race_ethnicity,
+        high_school_years.is_english_learner,
+        high_school_years.is_swd,
+        high_school_years.is_sed,
+        row_number() over (
+            partition by high_school_years.student_token
+            order by high_school_years.school_year desc
+        ) as recency
+    from high_school_years
+    inner join entry
+        on high_school_years.student_token = entry.student_token
+        and high_school_years.school_year <= entry.cohort_year
+),
+
+outcomes as (
+    select
+        entry.student_token,
+        entry.cohort_year,
+        coalesce(bool_or(exits.is_standard_diploma), false) as is_graduate,
+        coalesce(bool_or(exits.leaves_cohort), false) as left_district
+    from entry
+    left join exits
+        on entry.student_token = exits.student_token
+        and exits.school_year <= entry.cohort_year
+    group by entry.student_token, entry.cohort_year
+),
+
+calendar as (
+    select max(school_year) as last_school_year from {{ ref('int_school_years__calendar') }}
+),
+
+final as (
+    select
+        outcomes.student_token,
+        outcomes.cohort_year as school_year,
+        last_school.primary_school_code as school_code,
+        last_school.race_ethnicity,
+        last_school.is_english_learner,
+        last_school.is_swd,
+        last_school.is_sed,
+        outcomes.is_graduate
+    from outcomes
+    inner join last_school
+        on outcomes.student_token = last_school.student_token
+        and last_school.recency = 1
+    cross join calendar
+    -- a student who left for another district before graduating is removed from the cohort
+    where not (outcomes.left_district and not outcomes.is_graduate)
+        and outcomes.cohort_year <= calendar.last_school_year
+)
+
+select * from final
