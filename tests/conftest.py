@@ -41,8 +41,8 @@ class Zones:
         return proc
 
 
-def mart(zones: Zones, sql: str) -> "pd.DataFrame":
-    """Query the zones' warehouse read-only, as a researcher would."""
+def mart(zones: Zones, sql: str):
+    """Query the zones' warehouse read-only, as a researcher would (a pandas DataFrame)."""
     import duckdb
 
     con = duckdb.connect(str(zones.warehouse / "p20.duckdb"), read_only=True)
