@@ -18,9 +18,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/p20 demo
 
-# Two workers, one per core: the suite is mostly single-threaded GX and dbt processes.
+# Two workers, one per core: the suite is mostly single-threaded GX and dbt processes. Tests
+# of one xdist_group (the small-preset study checks) run on one worker.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check scripts tests

@@ -1,0 +1,50 @@
+"""The equity marts on the small preset (21 schools, ten years): the generator's planted
+beat-the-odds schools rank in the top decile of the positive-outlier mart, and a regression on
+the peer-composition mart recovers a within-race peer effect larger than the cross-race one."""
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import mart
+
+pytestmark = pytest.mark.xdist_group("small")
+
+
+def test_planted_beat_the_odds_schools_rank_in_the_top_decile(small_run):
+    planted = json.loads((small_run.custodian / "truth" / "planted.json").read_text())["beat_the_odds_school_codes"]
+    ranked = mart(
+        small_run,
+        """select school_code, residual_percentile, is_positive_outlier
+           from marts.agg_positive_outliers__school_race
+           where subgroup_type = 'all' and not is_suppressed""",
+    ).set_index("school_code")
+    assert len(ranked) >= 20 and len(planted) >= 2
+    assert (ranked.loc[planted, "residual_percentile"] >= 0.9).all(), ranked.loc[planted]
+    assert ranked.loc[planted, "is_positive_outlier"].all()
+    # and the mart does not call every school an outlier
+    assert ranked["is_positive_outlier"].sum() <= 0.15 * len(ranked)
+
+
+def test_peer_regression_recovers_a_larger_within_group_effect(small_run):
+    """OLS of this year's math z-score on the student's prior z-score and the two peer means;
+    the generator plants 0.15 (same group) vs 0.03 (other groups) on latent ability."""
+    rows = mart(
+        small_run,
+        """select math_z, prior_math_z, same_group_peer_prior_math_z, other_group_peer_prior_math_z
+           from marts.fct_peer_composition
+           where math_z is not null and prior_math_z is not null
+             and same_group_peer_prior_math_z is not null and other_group_peer_prior_math_z is not null""",
+    )
+    assert len(rows) > 5000
+    x = np.column_stack([np.ones(len(rows)), rows["prior_math_z"], rows["same_group_peer_prior_math_z"],
+                         rows["other_group_peer_prior_math_z"]])
+    y = rows["math_z"].to_numpy()
+    beta, *_ = np.linalg.lstsq(x, y, rcond=None)
+    resid = y - x @ beta
+    se = np.sqrt(np.diag(resid @ resid / (len(y) - x.shape[1]) * np.linalg.inv(x.T @ x)))
+    same, other = beta[2], beta[3]
+    diff_se = np.hypot(se[2], se[3])
+    assert same > 0.05, (beta, se)
+    assert same - other > 2 * diff_se, (beta, se)
