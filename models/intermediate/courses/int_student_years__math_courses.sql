@@ -9,17 +9,11 @@ mark_codes as (
     select * from {{ ref('marks') }}
 ),
 
-pass_mark as (
-    select grade_points as min_grade_points
-    from mark_codes
-    where final_grade = '{{ var("p20:algebra_pass_min_mark") }}'
-),
-
 marked as (
     select
         course_marks.*,
         mark_codes.grade_points,
-        mark_codes.grade_points >= pass_mark.min_grade_points as is_passed,
+        mark_codes.grade_points >= {{ grade_points_of_var('p20:algebra_pass_min_mark') }} as is_passed,
         row_number() over (
             partition by course_marks.student_token, course_marks.school_year
             order by course_marks.math_sequence_rank desc, course_marks.academic_term desc,
@@ -28,7 +22,6 @@ marked as (
     from course_marks
     left join mark_codes
         on course_marks.final_grade = mark_codes.final_grade
-    cross join pass_mark
 ),
 
 final as (

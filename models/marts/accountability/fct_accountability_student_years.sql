@@ -47,12 +47,9 @@ grade8_marks as (
         course_marks.student_token,
         course_marks.school_year,
         avg(course_marks.grade_points) as gpa,
-        bool_or(course_marks.grade_points < min_mark.grade_points) as has_mark_below_minimum
+        bool_or(course_marks.grade_points < {{ grade_points_of_var('p20:hs_ready_min_mark') }})
+            as has_mark_below_minimum
     from {{ ref('fct_course_marks') }} as course_marks
-    cross join (
-        select grade_points from {{ ref('marks') }}
-        where final_grade = '{{ var("p20:hs_ready_min_mark") }}'
-    ) as min_mark
     where course_marks.grade_level = '08'
     group by course_marks.student_token, course_marks.school_year
 ),

@@ -27,16 +27,6 @@ calendar as (
     select * from {{ ref('int_school_years__calendar') }}
 ),
 
-mark_codes as (
-    select * from {{ ref('marks') }}
-),
-
-ready_mark as (
-    select grade_points as min_grade_points
-    from mark_codes
-    where final_grade = '{{ var("p20:algebra_ready_min_g7_math_mark") }}'
-),
-
 grade8 as (
     select *
     from student_years
@@ -115,7 +105,7 @@ final as (
         grade7.g7_was_suspended,
         coalesce(
             grade7.g7_math_achievement_level >= {{ var('p20:algebra_ready_min_g7_math_level') }}
-            and grade7.g7_math_grade_points >= ready_mark.min_grade_points,
+            and grade7.g7_math_grade_points >= {{ grade_points_of_var('p20:algebra_ready_min_g7_math_mark') }},
             false
         ) as is_algebra_ready,
         outcomes.took_algebra1_by_grade8,
@@ -126,7 +116,6 @@ final as (
         outcomes.g8_math_course_family,
         math_tests.achievement_level as g8_math_achievement_level
     from grade8
-    cross join ready_mark
     cross join last_year
     left join grade7
         on grade8.student_token = grade7.student_token
