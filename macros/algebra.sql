@@ -19,7 +19,8 @@ counted as (
         count(*) as n_students,
         sum(case when took_algebra1_by_grade8 then 1 else 0 end) as n_took_algebra1,
         sum(case when passed_algebra1_by_grade8 then 1 else 0 end) as n_passed_algebra1,
-        sum(case when is_algebra_ready then 1 else 0 end) as n_ready
+        sum(case when is_algebra_ready then 1 else 0 end) as n_ready,
+        count(is_algebra_ready) as n_ready_known
     from long
     group by {{ group_columns | join(', ') }}, subgroup_type, subgroup_value
 ),
@@ -39,7 +40,9 @@ final as (
         cast(case when not is_suppressed then n_passed_algebra1 end as integer) as n_passed_algebra1,
         {{ published_pct('n_passed_algebra1') }} as pct_passed_algebra1,
         cast(case when not is_suppressed then n_ready end as integer) as n_ready,
-        {{ published_pct('n_ready') }} as pct_ready,
+        cast(case when not is_suppressed then n_ready_known end as integer) as n_ready_known,
+        case when n_ready_known >= {{ var('p20:min_group_size') }}
+            then {{ published_pct('n_ready', 'n_ready_known') }} end as pct_ready,
         is_suppressed
     from suppressed
 )

@@ -267,6 +267,14 @@ def _print_summary() -> None:
         group by all
         """
     ).fetchall()
+    algebra = con.execute(
+        """
+        select school_year, n_students, pct_ready, pct_took_algebra1, pct_passed_algebra1
+        from marts.agg_grade8_algebra__district_subgroup
+        where subgroup_type = 'all'
+        order by school_year
+        """
+    ).fetchall()
     con.close()
     grades = sorted({r[1] for r in rows}, key=lambda g: -1 if g == "KN" else int(g))
     years = sorted({r[0] for r in rows})
@@ -282,7 +290,16 @@ def _print_summary() -> None:
         values = [cell.get((y, g), 0) for g in grades]
         table.add_row(str(y), *map(str, values), str(sum(values)))
     # a table needs its width even when stdout is not a terminal (CI logs, pipes)
-    Console(highlight=False, width=max(out.width, 8 * len(grades) + 16)).print(table)
+    wide = Console(highlight=False, width=max(out.width, 8 * len(grades) + 16))
+    wide.print(table)
+    study = Table(
+        title="Grade 8 and Algebra I (marts.agg_grade8_algebra__district_subgroup)", box=box.SIMPLE, padding=(0, 1)
+    )
+    for name in ("year", "grade 8", "% ready", "% took Algebra I", "% passed"):
+        study.add_column(name, justify="right")
+    for year, *values in algebra:
+        study.add_row(str(year), *("-" if v is None else str(v) for v in values))
+    wide.print(study)
     out.print(
         "Open the warehouse read-only in SQL:\n"
         f"  .venv/bin/python -c \"import duckdb; duckdb.connect('{paths.duckdb_path()}', read_only=True)"

@@ -103,11 +103,12 @@ final as (
         grade7.g7_math_mark,
         grade7.g7_attendance_rate,
         grade7.g7_was_suspended,
-        coalesce(
+        -- unknown (null) without a grade-7 year in the district; not ready without a score or mark
+        case when grade7.student_token is not null then coalesce(
             grade7.g7_math_achievement_level >= {{ var('p20:algebra_ready_min_g7_math_level') }}
             and grade7.g7_math_grade_points >= {{ grade_points_of_var('p20:algebra_ready_min_g7_math_mark') }},
             false
-        ) as is_algebra_ready,
+        ) end as is_algebra_ready,
         outcomes.took_algebra1_by_grade8,
         outcomes.passed_algebra1_by_grade8,
         -- unknown until the year after grade 8 is in the warehouse
