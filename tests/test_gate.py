@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from conftest import copy_zones, n_extract_files, reseal_manifest, tree_snapshot, trim_outbox
+from conftest import REPO, copy_zones, n_extract_files, reseal_manifest, tree_snapshot, trim_outbox
 
 # The spine's three extracts for three years: enough for tests that load many times.
 CORE_YEARS = lambda e: e["extract"] in ("schools", "students", "enrollments") and e["school_year"] <= 2018  # noqa: E731
@@ -307,3 +307,88 @@ def test_rule_breaking_extract_is_rejected(loaded, file, edit, rule, monkeypatch
     assert rule in rejected[0].message and file in rejected[0].message, rejected[0].message
     assert tree_snapshot(loaded.warehouse / "landed") == before["landed"]
     assert (loaded.warehouse / "p20.duckdb").read_bytes() == before["duckdb"]
+
+
+def _suite_size(extract):
+    return len(json.loads((REPO / "expectations" / f"{extract}.json").read_text())["expectations"])
+
+
+@pytest.fixture
+def landed_and_rejected(loaded, monkeypatch):
+    """In-process: one corrected file that lands (students 2020) and one with a raw SSID where
+    a token belongs (students 2022, line 1) that is rejected; everything else is unchanged."""
+    from p20 import gate
+
+    outbox = loaded.custodian / "outbox"
+    _edit_lines(
+        outbox / "students_2020.txt",
+        lambda ls: ["^".join(x.split("^")[:7] + ["X"] + x.split("^")[8:]) if i == 0 else x for i, x in enumerate(ls)],
+    )
+    _edit_lines(outbox / "students_2022.txt", lambda ls: [ls[0].replace(ls[0].split("^")[5], PLANTED)] + ls[1:])
+    reseal_manifest(loaded)
+    monkeypatch.setenv("P20_CUSTODIAN_DIR", str(loaded.custodian))
+    monkeypatch.setenv("P20_WAREHOUSE_DIR", str(loaded.warehouse))
+    outcomes = {o.file: o for o in gate.load(outbox)}
+    assert outcomes["students_2020.txt"].status == "landed"
+    assert outcomes["students_2022.txt"].status == "rejected"
+    ledger = [json.loads(x) for x in (loaded.warehouse / "ledger" / "loads.jsonl").read_text().splitlines()]
+    return loaded, {r["file"]: r for r in ledger if r["file"] in outcomes and r["outcome"] != "unchanged"}
+
+
+PLANTED = "9876543210"  # a raw SSID where a token belongs
+
+
+def test_ledger_records_every_expectation_with_counts_for_landed_and_rejected_loads(landed_and_rejected):
+    zones, records = landed_and_rejected
+    landed, rejected = records["students_2020.txt"], records["students_2022.txt"]
+    n = _suite_size("students")
+    for rec in (landed, rejected):
+        assert rec["n_expectations"] == n == len(rec["expectations"])
+        assert [e["index"] for e in rec["expectations"]] == list(range(n))
+        assert all(e["rule"] and e["expectation"].startswith("expect_") for e in rec["expectations"])
+        for e in rec["expectations"]:
+            if e["expectation"].startswith("expect_table_row_count"):
+                assert e["observed_value"] == rec["rows"]
+            else:
+                assert e["element_count"] == rec["rows"], e
+                assert e["unexpected_count"] == (0 if e["success"] else e["unexpected_count"]) >= 0
+    assert all(e["success"] and e["unexpected_count"] in (0, None) for e in landed["expectations"])
+    failed = [e for e in rejected["expectations"] if not e["success"]]
+    assert [(e["column"], e["unexpected_count"]) for e in failed] == [("student_token", 1)]
+    assert "64-hex token" in failed[0]["rule"]
+    assert rejected["n_failed_rules"] == 1
+    assert rejected["started_at"] <= rejected["finished_at"]
+    ledger_bytes = (zones.warehouse / "ledger" / "loads.jsonl").read_bytes()
+    assert PLANTED.encode() not in ledger_bytes
+
+
+def test_quarantine_html_report_lists_rules_and_lines_but_no_values(landed_and_rejected):
+    from html.parser import HTMLParser
+
+    zones, records = landed_and_rejected
+    folder = zones.warehouse / "quarantine" / records["students_2022.txt"]["load_id"]
+    assert sorted(p.name for p in folder.iterdir()) == ["report.html", "report.json", "report.txt"]
+    page = (folder / "report.html").read_text(encoding="utf-8")
+
+    class Cells(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.text, self.links = [], []
+
+        def handle_starttag(self, tag, attrs):
+            self.links += [v for k, v in attrs if k in ("src", "href")]
+
+        def handle_data(self, data):
+            self.text.append(data)
+
+    parsed = Cells()
+    parsed.feed(page)
+    text = " ".join(parsed.text)
+    assert "students_2022.txt was rejected" in text
+    assert "student_token is a 64-hex token" in text
+    failed_row = page.split("Failed rules", 1)[1].split("</table>", 1)[0]
+    assert failed_row.endswith("<td>1</td></tr>")  # line 1, the planted line
+    assert text.count("passed") == _suite_size("students") - 1 and "FAILED" in text
+    assert parsed.links == []  # self-contained
+    for path in folder.iterdir():
+        assert PLANTED.encode() not in path.read_bytes(), path

@@ -166,7 +166,7 @@ def load(outbox: Annotated[Path | None, typer.Argument(help="an outbox folder")]
     """Validate each extract with its GX suite; land what passes, quarantine what fails."""
     from p20.gate import load as run
 
-    outcomes = run(outbox or paths.outbox_dir())
+    outcomes = run(outbox or paths.outbox_dir(), on_file=_progress_bar("validating"))
     counts = {s: sum(o.status == s for o in outcomes) for s in ("landed", "unchanged", "rejected")}
     for o in outcomes:
         if o.status == "rejected":
@@ -179,6 +179,28 @@ def load(outbox: Annotated[Path | None, typer.Argument(help="an outbox folder")]
     if counts["rejected"]:
         err.print(f"reports: {paths.quarantine_dir()}", markup=False)
         raise typer.Exit(1)
+
+
+def _progress_bar(label: str):
+    """One p20 progress bar on stderr (when it is a terminal) for a run over files:
+    returns the callback `(done, total, file)` the workflow calls."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(
+        TextColumn(f"{label} {{task.fields[file]}}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=err, transient=True,
+    )
+    state: dict = {}
+
+    def on_file(done: int, total: int, file: str) -> None:
+        if "task" not in state:
+            progress.start()
+            state["task"] = progress.add_task(label, total=total, file=file)
+        progress.update(state["task"], completed=done, file=file)
+        if done >= total:
+            progress.stop()
+
+    return on_file
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -238,7 +260,7 @@ def demo(
         keys.write_secret(keys.manifest_key_path(), keys.manifest_key(keys.load_master_key()))
     manifest = run_pseudonymise(paths.raw_dir(), paths.outbox_dir())
     out.print(f"2/4 pseudonymise: {len(manifest['files'])} extracts -> {paths.outbox_dir()}")
-    outcomes = run_load(paths.outbox_dir())
+    outcomes = run_load(paths.outbox_dir(), on_file=_progress_bar("validating"))
     rejected = [o for o in outcomes if o.status == "rejected"]
     for o in rejected:
         err.print(f"rejected: {o.message}", markup=False)

@@ -13,12 +13,13 @@ import contextlib
 import datetime as dt
 import fcntl
 import hmac
+import html
 import json
 import os
 import shutil
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -53,6 +54,7 @@ class Outcome:
     rows: int = 0
     load_id: str = ""
     failures: list[dict] = field(default_factory=list)
+    results: list[dict] = field(default_factory=list)  # every expectation, when the suite ran
     message: str = ""
 
 
@@ -158,16 +160,86 @@ def recover_after_crash(ledger: list[dict]) -> int:
 
 
 @cache
-def _gx_batch_definition():
-    """An ephemeral GX context (nothing written to disk) with one pandas dataframe asset."""
+def _gx_context():
+    """An ephemeral GX context (nothing written to disk), progress bars off."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
     # GX's own switch: TQDM_DISABLE does not silence its metric progress bars.
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
-    asset = context.data_sources.add_pandas("outbox").add_dataframe_asset("extract")
-    return asset.add_batch_definition_whole_dataframe("whole_file")
+    return context
+
+
+@cache
+def _duckdb_connection_class():
+    """duckdb-engine's DBAPI connection, minus transactions.
+
+    GX's SQL engine runs each query in a connection that is closed (its transaction rolled
+    back) before the rows are read. DuckDB serves a result from the connection itself, so the
+    rollback discards it and every expectation fails as "could not evaluate". The gate only
+    reads (DuckDB autocommits each statement), so begin/commit/rollback are no-ops here and
+    the rows outlive the closing. This goes through public APIs only: SQLAlchemy's `creator`
+    and `poolclass`, passed by GX's `add_sql(kwargs=...)`."""
+    from duckdb_engine import ConnectionWrapper
+
+    class ReadOnlyConnection(ConnectionWrapper):
+        def begin(self) -> None:
+            pass
+
+        def commit(self) -> None:
+            pass
+
+        def rollback(self) -> None:
+            pass
+
+    return ReadOnlyConnection
+
+
+_GX_SOURCE: dict = {"con": None, "datasource": None}
+
+
+def _gx_datasource(con: duckdb.DuckDBPyConnection):
+    """A GX SQL datasource over `con`'s database (one kept connection, a cursor of `con`)."""
+    if _GX_SOURCE["con"] is con:
+        return _GX_SOURCE["datasource"]
+    import sqlalchemy.dialects.postgresql
+    from sqlalchemy.pool import StaticPool
+
+    release_gx()
+    context = _gx_context()
+    connection_class = _duckdb_connection_class()
+    datasource = context.data_sources.add_sql(
+        "outbox",
+        connection_string="duckdb:///:memory:",
+        kwargs={"poolclass": StaticPool, "creator": lambda: connection_class(con.cursor())},
+    )
+    # GX knows regular expressions per dialect; duckdb-engine is PostgreSQL's dialect and
+    # DuckDB has PostgreSQL's `~` (a full match: every suite regex is anchored ^...$).
+    datasource.get_execution_engine().dialect_module = sqlalchemy.dialects.postgresql
+    _GX_SOURCE.update(con=con, datasource=datasource)
+    return datasource
+
+
+def release_gx() -> None:
+    """Close GX's connection to a load's database (DuckDB warns at exit about one left open)."""
+    datasource = _GX_SOURCE["datasource"]
+    _GX_SOURCE.update(con=None, datasource=None)
+    if datasource is not None:
+        datasource.get_execution_engine().close()
+        datasource.get_engine().dispose()
+        with contextlib.suppress(Exception):
+            _gx_context().data_sources.delete(datasource.name)
+
+
+def _gx_batch(con: duckdb.DuckDBPyConnection, extract: Extract, table: str):
+    datasource = _gx_datasource(con)
+    try:
+        asset = datasource.get_asset(extract.name)
+    except LookupError:
+        asset = datasource.add_table_asset(extract.name, table_name=table)
+        asset.add_batch_definition_whole_table("whole_file")
+    return asset.get_batch_definition("whole_file").get_batch()
 
 
 def _suite_json(extract: str) -> dict:
@@ -236,60 +308,117 @@ def _frame_sql(extract: Extract, typed_columns: dict[str, str] | None = None) ->
     return f"select line_no, n_fields as field_count, {', '.join(cols)} from outbox_lines"
 
 
-def validate(con: duckdb.DuckDBPyConnection, extract: Extract, params: dict) -> list[dict]:
-    """Run the extract's suite over outbox_lines; returns one summary per failed expectation.
+@dataclass
+class Validation:
+    """Every expectation's outcome and counts (`results`), and the failed ones with line
+    numbers (`failures`). Rules, columns, counts and line numbers: never values."""
 
-    Summaries keep the rule, the column, counts and line numbers: never the failing values.
+    results: list[dict]
+    failures: list[dict]
+
+
+def _raised(result) -> bool:
+    info = result.exception_info if isinstance(result.exception_info, dict) else {}
+    return any(isinstance(v, dict) and v.get("raised_exception") for v in info.values())
+
+
+def _columns(kwargs: dict) -> str:
+    if kwargs.get("column"):
+        return kwargs["column"]
+    if kwargs.get("column_list"):
+        return ",".join(kwargs["column_list"])
+    return ",".join(kwargs[k] for k in ("column_A", "column_B") if kwargs.get(k))
+
+
+# Counts only in the first pass: no failing value is ever fetched for a passing file.
+COUNTS_ONLY = {"result_format": "BASIC", "partial_unexpected_count": 0}
+# Line numbers of failed rules (GX also returns the values beside them; only lines are kept).
+LINE_NUMBERS = {
+    "result_format": "COMPLETE",
+    "unexpected_index_column_names": ["line_no"],
+    "return_unexpected_index_query": False,
+}
+
+
+def validate(con: duckdb.DuckDBPyConnection, extract: Extract, params: dict) -> Validation:
+    """Run the extract's suite over outbox_lines with GX's SQL engine on DuckDB.
+
+    The typed columns are materialised once as a table in `con`'s (in-memory) database, so
+    each GX query scans columns instead of splitting lines again; the table is dropped after.
+    The whole suite runs for counts, then the failed expectations again for line numbers.
     """
     suite = load_suite(extract.name)
     typed = (suite.meta or {}).get("typed_columns", {})
-    frame = con.sql(_frame_sql(extract, typed)).df().set_index("line_no")
-    frame = frame.astype({c: "string" for c in extract.outbox_columns})
-    batch = _gx_batch_definition().get_batch(batch_parameters={"dataframe": frame})
-    # BASIC (counts) for the whole suite is about 2.5x cheaper than COMPLETE; line numbers are
-    # then computed for the failed expectations only.
-    result = batch.validate(suite, expectation_parameters=params, result_format={"result_format": "BASIC"})
-    failed = [r for r in result.results if not r.success]
-    if not failed:
-        return []
-    from great_expectations.core import ExpectationSuite
+    table = f"p20_gate_{extract.name}"
+    con.sql(f"create or replace table {table} as {_frame_sql(extract, typed)}")
+    try:
+        rows = con.execute(f"select count(*) from {table}").fetchall()[0][0]
+        batch = _gx_batch(con, extract, table)
+        first = batch.validate(suite, expectation_parameters=params, result_format=COUNTS_ONLY)
+        index = {
+            _rule_key(e["type"], e.get("meta")): i
+            for i, e in enumerate(_suite_json(extract.name)["expectations"])
+        }
+        results = []
+        for r in first.results:
+            cfg, res = r.expectation_config, r.result or {}
+            entry = {
+                "index": index.get(_rule_key(cfg.type, cfg.meta)),
+                "rule": (cfg.meta or {}).get("rule", cfg.type),
+                "expectation": cfg.type,
+                "column": _columns(cfg.kwargs),
+                "success": bool(r.success),
+                "element_count": res.get("element_count"),
+                "unexpected_count": res.get("unexpected_count"),
+                "missing_count": res.get("missing_count"),
+                # the observed row count of table-level rules; never a column's value
+                "observed_value": res.get("observed_value") if cfg.type.startswith("expect_table_row_count") else None,
+                "could_not_evaluate": _raised(r),
+            }
+            results.append(entry)
+        results.sort(key=lambda e: (e["index"] is None, e["index"]))
+        failed_keys = {_rule_key(r.expectation_config.type, r.expectation_config.meta) for r in first.results if not r.success}
+        if not failed_keys:
+            return Validation(results, [])
+        from great_expectations.core import ExpectationSuite
 
-    failed_keys = {_rule_key(r.expectation_config.type, r.expectation_config.meta) for r in failed}
-    document = _suite_json(extract.name)
-    document["expectations"] = [
-        e for e in document["expectations"] if _rule_key(e["type"], e.get("meta")) in failed_keys
-    ]
-    result = batch.validate(
-        ExpectationSuite(**document),
-        expectation_parameters=params,
-        result_format={"result_format": "COMPLETE"},
-    )
+        document = _suite_json(extract.name)
+        document["expectations"] = [
+            e for e in document["expectations"] if _rule_key(e["type"], e.get("meta")) in failed_keys
+        ]
+        second = batch.validate(
+            ExpectationSuite(**document), expectation_parameters=params, result_format=LINE_NUMBERS
+        )
+    finally:
+        con.sql(f"drop table if exists {table}")
     failures = []
-    for r in result.results:
+    for r in second.results:
         if r.success:
             continue
-        cfg = r.expectation_config
-        res = r.result or {}
+        cfg, res = r.expectation_config, r.result or {}
         # GX returns the index (our line number), alone or in a dict beside the failing value:
         # only the line number is kept.
-        lines = [
+        lines = sorted(
             int(i["line_no"]) if isinstance(i, dict) else int(i)
             for i in (res.get("unexpected_index_list") or [])
-        ]
-        info = r.exception_info if isinstance(r.exception_info, dict) else {}
-        raised = any(isinstance(v, dict) and v.get("raised_exception") for v in info.values())
+        )
         failures.append(
             {
                 "rule": (cfg.meta or {}).get("rule", cfg.type),
                 "expectation": cfg.type,
-                "column": cfg.kwargs.get("column") or ",".join(cfg.kwargs.get("column_list") or []),
+                "column": _columns(cfg.kwargs),
                 "unexpected_count": int(res.get("unexpected_count") or 0),
-                "element_count": int(res.get("element_count") or len(frame)),
+                "element_count": int(res.get("element_count") or rows),
                 "lines": lines[:MAX_LINES_REPORTED],
-                "could_not_evaluate": raised,
+                "could_not_evaluate": _raised(r),
             }
         )
-    return failures
+    by_rule = {(f["expectation"], f["rule"]): f for f in failures}
+    for entry in results:  # counts of the line-number pass win (the first pass had none for raises)
+        f = by_rule.get((entry["expectation"], entry["rule"]))
+        if f and entry["unexpected_count"] is None:
+            entry["unexpected_count"] = f["unexpected_count"]
+    return Validation(results, failures)
 
 
 # ---------------------------------------------------------------- the load
@@ -384,7 +513,8 @@ def load_file(
     known = school_codes.get(year) or _landed_school_codes(con, year, current)
     previous = current.get((extract.name, year - 1))
     params = suite_parameters(extract, year, sorted(known), previous["rows"] if previous else None)
-    outcome.failures = validate(con, extract, params)
+    validation = validate(con, extract, params)
+    outcome.results, outcome.failures = validation.results, validation.failures
     if outcome.failures:
         outcome.message = "; ".join(
             f"{name}: rule '{f['rule']}' failed on {f['unexpected_count']} rows"
@@ -421,6 +551,7 @@ def _quarantine(outcome: Outcome, entry: dict) -> None:
             "school_year": outcome.school_year,
             "file_sha256": entry.get("sha256"),
             "failures": outcome.failures,
+            "expectations": outcome.results,
             "message": outcome.message if not outcome.failures else "",
         }
         (tmp / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
@@ -438,10 +569,73 @@ def _quarantine(outcome: Outcome, entry: dict) -> None:
             "Nothing of this file was landed. Fix the extract at the custodian and load again.",
         ]
         (tmp / "report.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        (tmp / "report.html").write_text(html_report(report), encoding="utf-8")
 
 
-def load(outbox: Path) -> list[Outcome]:
-    """Load every extract an outbox's manifest lists; schools first, then by year."""
+def html_report(report: dict) -> str:
+    """A small self-contained page of a rejected file's report: the failed rules with counts
+    and line numbers, then every expectation's outcome. Built from report.json's fields only,
+    which hold rules, columns, counts and line numbers, never values."""
+    esc = html.escape
+
+    def count(value) -> str:
+        return "" if value is None else f"{value:,}"
+
+    failed = "".join(
+        f"<tr><td>{esc(f['rule'])}</td><td><code>{esc(f['column'])}</code></td>"
+        f"<td class=n>{count(f['unexpected_count'])}</td><td class=n>{count(f['element_count'])}</td>"
+        f"<td>{esc(', '.join(map(str, f['lines'])))}{' ...' if f['unexpected_count'] > len(f['lines']) and f['lines'] else ''}"
+        f"{' (could not be evaluated)' if f.get('could_not_evaluate') else ''}</td></tr>"
+        for f in report["failures"]
+    )
+    every = "".join(
+        f"<tr class={'pass' if e['success'] else 'fail'}><td class=n>{'' if e['index'] is None else e['index'] + 1}</td>"
+        f"<td>{esc(e['rule'])}</td><td><code>{esc(e['expectation'])}</code></td>"
+        f"<td><code>{esc(e['column'])}</code></td><td>{'passed' if e['success'] else 'FAILED'}</td>"
+        f"<td class=n>{count(e['unexpected_count'])}</td><td class=n>{count(e['element_count'])}</td></tr>"
+        for e in report["expectations"]
+    )
+    if report["failures"]:
+        body = (
+            "<h2>Failed rules</h2><table><tr><th>rule</th><th>column</th><th>rows failing</th>"
+            f"<th>rows checked</th><th>line numbers (first {MAX_LINES_REPORTED})</th></tr>{failed}</table>"
+        )
+    else:
+        body = f"<h2>Why</h2><p>{esc(report['message'])}</p>"
+    if every:
+        body += (
+            f"<h2>Every expectation of suite <code>{esc(str(report['extract']))}</code></h2>"
+            "<table><tr><th>#</th><th>rule</th><th>expectation</th><th>column</th><th>outcome</th>"
+            f"<th>rows failing</th><th>rows checked</th></tr>{every}</table>"
+        )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>p20 load: {esc(report['file'])} rejected</title>
+<style>
+body {{ font: 15px/1.4 system-ui, sans-serif; margin: 2em auto; max-width: 70em; color: #222; }}
+table {{ border-collapse: collapse; width: 100%; margin-bottom: 1.5em; }}
+th, td {{ border: 1px solid #ccc; padding: .3em .5em; text-align: left; vertical-align: top; }}
+th {{ background: #f3f3f3; }} td.n {{ text-align: right; }}
+tr.fail td {{ background: #fdecea; }} .meta td:first-child {{ font-weight: bold; width: 12em; }}
+</style></head><body>
+<h1>{esc(report['file'])} was rejected</h1>
+<table class=meta>
+<tr><td>load</td><td><code>{esc(report['load_id'])}</code></td></tr>
+<tr><td>extract, school year</td><td>{esc(str(report['extract']))}, {esc(str(report['school_year']))}</td></tr>
+<tr><td>file SHA-256</td><td><code>{esc(str(report['file_sha256']))}</code></td></tr>
+</table>
+{body}
+<p>Nothing of this file was landed. The report names rules, columns, counts and line numbers,
+never the values in the file. Fix the extract at the custodian and load again.</p>
+</body></html>
+"""
+
+
+def load(outbox: Path, on_file: Callable[[int, int, str], None] | None = None) -> list[Outcome]:
+    """Load every extract an outbox's manifest lists; schools first, then by year.
+
+    `on_file(done, total, file)` is called before each file and once at the end (for a
+    progress bar)."""
     manifest = _manifest(outbox)
     warehouse = paths.warehouse_dir()
     with exclusive_lock(warehouse):
@@ -462,7 +656,9 @@ def load(outbox: Path) -> list[Outcome]:
         unlisted = [p.name for p in sorted(outbox.glob("*.txt")) if p.name not in listed]
         school_codes: dict[int, set[str]] = {}
         outcomes = []
-        for entry in entries:
+        for done, entry in enumerate(entries):
+            if on_file:
+                on_file(done, len(entries), entry.get("file", "?"))
             started = dt.datetime.now(dt.UTC).isoformat()
             outcome = load_file(con, outbox, entry, current, school_codes)
             if outcome.status == "rejected":
@@ -485,6 +681,8 @@ def load(outbox: Path) -> list[Outcome]:
                     for f in outcome.failures
                 ],
                 "n_failed_rules": len(outcome.failures),
+                "n_expectations": len(outcome.results),
+                "expectations": outcome.results,
                 "message": outcome.message if outcome.status != "landed" else "",
                 "outcome": outcome.status,
                 "supersedes": prior["load_id"] if prior and outcome.status == "landed" else None,
@@ -502,6 +700,8 @@ def load(outbox: Path) -> list[Outcome]:
                     "rows": outcome.rows,
                 }
             outcomes.append(outcome)
+        if on_file:
+            on_file(len(entries), len(entries), "")
         for name in unlisted:
             outcomes.append(
                 Outcome(
@@ -514,6 +714,8 @@ def load(outbox: Path) -> list[Outcome]:
             )
         if any(o.status == "landed" for o in outcomes):
             _pin_trust(manifest)
+        release_gx()
+        con.close()
     return outcomes
 
 

@@ -162,6 +162,8 @@ def rekey(package: Path) -> list[str]:
                 "key_fingerprint": info["new_fingerprint"],
                 "failed_rules": [],
                 "n_failed_rules": 0,
+                "n_expectations": 0,  # re-keyed, not re-validated: see rekeyed_from
+                "expectations": [],
                 "message": f"re-keyed to {info['new_fingerprint']}",
                 "outcome": "landed",
                 "supersedes": rec["load_id"],
