@@ -17,7 +17,6 @@ import re
 from pathlib import Path
 
 import duckdb
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
@@ -37,6 +36,7 @@ BIRTH_DATE_PRECISION = {"month": 6, "year": 4}
 SPACE_SEPARATORS = " \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
 UTF8_BOM = b"\xef\xbb\xbf"
 PARSE = pcsv.ParseOptions(delimiter=DELIMITER, quote_char=False, escape_char=False)
+WRITE = pcsv.WriteOptions(include_header=False, delimiter=DELIMITER, quoting_style="none", batch_size=1 << 16)
 
 
 def manifest_payload(manifest: dict) -> bytes:
@@ -76,40 +76,52 @@ class TokenCache:
     """Tokens of every raw id form seen so far, per id kind: a student appears in every extract
     of every year, but is normalised and hashed once.
 
-    A column's distinct values are first looked up, vectorised, in the distinct values of the
-    last column of the same id kind (files are taken a school year at a time, so that is nearly
-    the same set of people); only the rest go through the Python dict of every form seen."""
+    A column's distinct values are first looked up, vectorised, in `recent`: the forms seen so
+    far in the column's school year, or in the year before for the first column of a year (files
+    are taken a school year at a time, and one year's people are mostly the next year's). Only
+    the rest go through the Python dict of every form seen, and only forms never seen are hashed."""
 
     def __init__(self, master: bytes):
         self.master = master
         self.known: dict[str, dict[str, str]] = {}  # id kind -> raw form -> token ('' if no id)
-        self.recent: dict[str, tuple[pa.Array, pa.Array]] = {}  # id kind -> (raw forms, tokens)
+        # id kind -> (school year, raw forms, their tokens)
+        self.recent: dict[str, tuple[int, pa.Array, pa.Array]] = {}
         self.pairs: dict[str, list[pa.Table]] = {}  # id kind -> (token, normalised id) batches
 
-    def column(self, values: pa.ChunkedArray, id_kind: str) -> pa.ChunkedArray:
+    def column(self, values: pa.ChunkedArray, id_kind: str, year: int) -> pa.ChunkedArray:
         """The token of each value, in order ('' where the id is blank)."""
         self.known.setdefault(id_kind, {})  # an id kind met gets a crosswalk, even an empty one
         if len(values) == 0:
             return values
         encoded = values.dictionary_encode()  # one dictionary shared by every chunk
-        tokens = self.tokens(encoded.chunk(0).dictionary, id_kind)
+        tokens = self.tokens(encoded.chunk(0).dictionary, id_kind, year)
         return pa.chunked_array([tokens.take(chunk.indices) for chunk in encoded.chunks], pa.string())
 
-    def tokens(self, distinct: pa.Array, id_kind: str) -> pa.Array:
-        """Tokens for distinct raw values."""
-        recent_raw, recent_tokens = self.recent.get(id_kind, (pa.array([], pa.string()),) * 2)
+    def tokens(self, distinct: pa.Array, id_kind: str, year: int) -> pa.Array:
+        """Tokens for the distinct raw values of a column of one school year."""
+        empty = pa.array([], pa.string())
+        recent_year, recent_raw, recent_tokens = self.recent.get(id_kind, (year, empty, empty))
         tokens = recent_tokens.take(pc.index_in(distinct, value_set=recent_raw))
         missing = tokens.is_null()
-        if tokens.null_count:
-            known = self.known.setdefault(id_kind, {})
-            values = distinct.filter(missing).to_pylist()
+        found_raw, found_tokens = distinct.filter(missing), empty
+        if len(found_raw):
+            known = self.known[id_kind]
+            values = found_raw.to_pylist()
             new = [v for v in values if v not in known]
             normalised, hashed = keys.tokenise_many(self.master, id_kind, new)
             known.update(zip(new, (t or "" for t in hashed), strict=True))
             pairs = pa.table({"token": hashed, "normalised_id": normalised}, schema=escrow.SCHEMA)
             self.pairs.setdefault(id_kind, []).append(pairs.filter(pc.is_valid(pairs["token"])))
-            tokens = pc.replace_with_mask(tokens, missing, pa.array([known[v] for v in values], pa.string()))
-        self.recent[id_kind] = (distinct, tokens)
+            found_tokens = pa.array([known[v] for v in values], pa.string())
+            tokens = pc.replace_with_mask(tokens, missing, found_tokens)
+        if year != recent_year:
+            self.recent[id_kind] = (year, distinct, tokens)
+        elif len(found_raw):
+            self.recent[id_kind] = (
+                year,
+                pa.concat_arrays([recent_raw, found_raw]),
+                pa.concat_arrays([recent_tokens, found_tokens]),
+            )
         return tokens
 
     def crosswalk(self, id_kind: str) -> pa.Table:
@@ -166,19 +178,22 @@ def read_raw(path: Path, extract: Extract) -> pa.Table:
 def write_lines(columns: list[pa.ChunkedArray], out: Path) -> str:
     """Write columns as caret-delimited lines (no header, no quoting, '\\n' line ends);
     returns the file's sha256."""
-    lines = pc.binary_join_element_wise(*columns, DELIMITER)
-    lines = pc.binary_join_element_wise(lines, "", "\n")  # each line + '\n'
-    digest = hashlib.sha256()
+    table = pa.table(columns, names=[str(i) for i in range(len(columns))])
+    sink = pa.BufferOutputStream()
+    try:
+        pcsv.write_csv(table, sink, WRITE)
+        body = sink.getvalue()
+    except pa.ArrowInvalid:  # a '"' in a value (Arrow refuses it unquoted): join by hand
+        lines = pc.binary_join_element_wise(*columns, DELIMITER)
+        body = "".join(f"{line}\n" for line in lines.to_pylist()).encode()
     with open(out, "wb") as f:
-        for chunk in lines.chunks:
-            offsets = np.frombuffer(chunk.buffers()[1], np.int32, len(chunk) + 1, chunk.offset * 4)
-            body = chunk.buffers()[2][int(offsets[0]) : int(offsets[-1])] if len(chunk) else b""
-            f.write(body)
-            digest.update(body)
-    return digest.hexdigest()
+        f.write(body)
+    return hashlib.sha256(body).hexdigest()
 
 
-def pseudonymise_file(path: Path, extract: Extract, out: Path, tokens: TokenCache) -> tuple[int, str]:
+def pseudonymise_file(
+    path: Path, extract: Extract, year: int, out: Path, tokens: TokenCache
+) -> tuple[int, str]:
     """One raw file -> one outbox file, row order kept; returns (rows, sha256 of the output)."""
     table = read_raw(path, extract)
     birth_chars = BIRTH_DATE_PRECISION[project_var("birth_date_precision")]
@@ -190,7 +205,7 @@ def pseudonymise_file(path: Path, extract: Extract, out: Path, tokens: TokenCach
             trimmed = pc.utf8_trim(table.column(col.raw_column), SPACE_SEPARATORS)
             columns.append(pc.utf8_slice_codeunits(trimmed, 0, birth_chars))
         elif col.action == "tokenise":
-            columns.append(tokens.column(table.column(col.raw_column), col.id_kind))
+            columns.append(tokens.column(table.column(col.raw_column), col.id_kind, year))
     return table.num_rows, write_lines(columns, out)
 
 
@@ -206,7 +221,7 @@ def pseudonymise(raw_dir: Path, outbox: Path, key_path: Path | None = None) -> d
         # A school year at a time: the files of one year share their people (see TokenCache).
         for path, extract, year in sorted(files, key=lambda f: f[2]):
             out_name = f"{extract.name}_{year}.txt"
-            rows, sha256 = pseudonymise_file(path, extract, tmp / out_name, tokens)
+            rows, sha256 = pseudonymise_file(path, extract, year, tmp / out_name, tokens)
             entries[path] = {
                 "file": out_name,
                 "extract": extract.name,
