@@ -13,7 +13,9 @@ its manifest.
 import datetime as dt
 import hashlib
 import json
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -191,11 +193,11 @@ def write_lines(columns: list[pa.ChunkedArray], out: Path) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def pseudonymise_file(
-    path: Path, extract: Extract, year: int, out: Path, tokens: TokenCache
+def pseudonymise_table(
+    table: pa.Table, extract: Extract, year: int, out: Path, tokens: TokenCache
 ) -> tuple[int, str]:
-    """One raw file -> one outbox file, row order kept; returns (rows, sha256 of the output)."""
-    table = read_raw(path, extract)
+    """The crossing columns of one raw file (read_raw) -> one outbox file, row order kept;
+    returns (rows, sha256 of the output)."""
     birth_chars = BIRTH_DATE_PRECISION[project_var("birth_date_precision")]
     columns = []
     for col in extract.columns:
@@ -209,6 +211,11 @@ def pseudonymise_file(
     return table.num_rows, write_lines(columns, out)
 
 
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
 def pseudonymise(raw_dir: Path, outbox: Path, key_path: Path | None = None) -> dict:
     """Write the whole outbox (extracts + manifest) atomically; returns the manifest."""
     files = raw_files(raw_dir)
@@ -217,11 +224,22 @@ def pseudonymise(raw_dir: Path, outbox: Path, key_path: Path | None = None) -> d
     fingerprint = keys.fingerprint(master)
     entries = {}
     tokens = TokenCache(master)
-    with atomic_dir(outbox) as tmp:
-        # A school year at a time: the files of one year share their people (see TokenCache).
-        for path, extract, year in sorted(files, key=lambda f: f[2]):
+    # A school year at a time: the files of one year share their people (see TokenCache).
+    todo = sorted(files, key=lambda f: f[2])
+    with atomic_dir(outbox) as tmp, ThreadPoolExecutor(max_workers=2) as pool:
+        # Two helpers: one reads the next file while this one is tokenised and written (Arrow
+        # releases the GIL), the other flushes written files to disk (atomic_dir's own fsync
+        # then finds them clean).
+        reading = pool.submit(read_raw, *todo[0][:2])
+        flushing = []
+        for i, (path, extract, year) in enumerate(todo):
+            table = reading.result()  # a refusal of this file is raised here, in file order
+            if i + 1 < len(todo):
+                reading = pool.submit(read_raw, *todo[i + 1][:2])
             out_name = f"{extract.name}_{year}.txt"
-            rows, sha256 = pseudonymise_file(path, extract, year, tmp / out_name, tokens)
+            rows, sha256 = pseudonymise_table(table, extract, year, tmp / out_name, tokens)
+            del table
+            flushing.append(pool.submit(_fsync, tmp / out_name))
             entries[path] = {
                 "file": out_name,
                 "extract": extract.name,
@@ -230,6 +248,8 @@ def pseudonymise(raw_dir: Path, outbox: Path, key_path: Path | None = None) -> d
                 "rows": rows,
                 "columns": extract.outbox_columns,
             }
+        for done in flushing:
+            done.result()
         # The escrow is written before the outbox appears: a token never leaves without it.
         for id_kind in tokens.known:
             escrow.write_crosswalk(id_kind, tokens.crosswalk(id_kind), escrow_key, fingerprint)
