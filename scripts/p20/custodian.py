@@ -17,6 +17,7 @@ import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import NoReturn
 
 import duckdb
 import pyarrow as pa
@@ -38,7 +39,9 @@ BIRTH_DATE_PRECISION = {"month": 6, "year": 4}
 SPACE_SEPARATORS = " \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
 UTF8_BOM = b"\xef\xbb\xbf"
 PARSE = pcsv.ParseOptions(delimiter=DELIMITER, quote_char=False, escape_char=False)
-WRITE = pcsv.WriteOptions(include_header=False, delimiter=DELIMITER, quoting_style="none", batch_size=1 << 16)
+WRITE = pcsv.WriteOptions(
+    include_header=False, delimiter=DELIMITER, quoting_style="none", batch_size=1 << 16
+)
 
 
 def manifest_payload(manifest: dict) -> bytes:
@@ -132,7 +135,7 @@ class TokenCache:
         return pa.concat_tables(batches) if batches else escrow.SCHEMA.empty_table()
 
 
-def _refuse_layout_breaks(path: Path, extract: Extract) -> None:
+def _refuse_layout_breaks(path: Path, extract: Extract) -> NoReturn:
     """Called when the fast typed read failed: find the lines whose field count breaks the
     column policy and refuse the file, naming them (never their content)."""
     con = duckdb.connect()
@@ -173,8 +176,8 @@ def read_raw(path: Path, extract: Extract) -> pa.Table:
             ),
         )
     except (UnicodeDecodeError, pa.ArrowInvalid):
-        _refuse_layout_breaks(path, extract)
-        raise  # not reached: the line above always raises
+        pass  # Arrow's message quotes the offending line: diagnose it by line number instead
+    _refuse_layout_breaks(path, extract)
 
 
 def write_lines(columns: list[pa.ChunkedArray], out: Path) -> str:
