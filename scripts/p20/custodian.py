@@ -3,29 +3,45 @@
 Per extract file: every column is handled as the column policy (seeds/extract_columns.csv)
 says: keep, tokenise (HMAC of the normalised id, per id kind), coarsen (birth date to year and
 month) or drop. A file with more or fewer fields than the policy knows is refused, so a new
-column can never slip through. Distinct ids are tokenised once in Python and joined back in
-DuckDB; rows never pass through Python. The outbox is written under a temporary name and
-renamed into place with its manifest.
+column can never slip through. Rows move as Arrow columns, in file order: Arrow's CSV reader
+parses the file (on every core), each tokenised column is dictionary-encoded, only its distinct
+ids are looked up (and only ids never seen before are hashed, in Python), and the tokens are
+mapped back by index. The outbox is written under a temporary name and renamed into place with
+its manifest.
 """
 
 import datetime as dt
+import hashlib
 import json
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import NoReturn
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
 
 from p20 import escrow, keys
 from p20.errors import RejectedInput, UsageError
 from p20.policy import Extract, extract_by_raw_code, policy_version, project_var
-from p20.textio import atomic_dir, file_sha256, register_lines, sql_str, write_json_atomic
+from p20.textio import DELIMITER, atomic_dir, register_lines, write_json_atomic
 
 RAW_NAME = re.compile(r"^(?P<code>[A-Z]{4})_(?P<year>\d{4})\.txt$")
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "p20-outbox/1"
 # Characters of a CCYYMMDD birth date that cross, by var p20:birth_date_precision.
 BIRTH_DATE_PRECISION = {"month": 6, "year": 4}
+# What is trimmed around a birth date before it is coarsened: the Unicode space separators
+# (category Zs), the characters DuckDB's trim() removed in earlier versions of this module.
+SPACE_SEPARATORS = " \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u202f\u205f\u3000"
+UTF8_BOM = b"\xef\xbb\xbf"
+PARSE = pcsv.ParseOptions(delimiter=DELIMITER, quote_char=False, escape_char=False)
+WRITE = pcsv.WriteOptions(
+    include_header=False, delimiter=DELIMITER, quoting_style="none", batch_size=1 << 16
+)
 
 
 def manifest_payload(manifest: dict) -> bytes:
@@ -63,34 +79,66 @@ def raw_files(raw_dir: Path) -> list[tuple[Path, Extract, int]]:
 
 class TokenCache:
     """Tokens of every raw id form seen so far, per id kind: a student appears in every extract
-    of every year, but is normalised and hashed once."""
+    of every year, but is normalised and hashed once.
+
+    A column's distinct values are first looked up, vectorised, in `recent`: the forms seen so
+    far in the column's school year, or in the year before for the first column of a year (files
+    are taken a school year at a time, and one year's people are mostly the next year's). Only
+    the rest go through the Python dict of every form seen, and only forms never seen are hashed."""
 
     def __init__(self, master: bytes):
         self.master = master
-        self.known: dict[str, dict[str, tuple[str, str]]] = {}
+        self.known: dict[str, dict[str, str]] = {}  # id kind -> raw form -> token ('' if no id)
+        # id kind -> (school year, raw forms, their tokens)
+        self.recent: dict[str, tuple[int, pa.Array, pa.Array]] = {}
+        self.pairs: dict[str, list[pa.Table]] = {}  # id kind -> (token, normalised id) batches
 
-    def table(self, con: duckdb.DuckDBPyConnection, field: str, id_kind: str) -> pa.Table:
-        """Join table (raw_value, token) for the distinct raw values of one column of raw_rows."""
-        raw_values = con.sql(
-            f"select distinct {field} as raw_value from raw_rows where nullif(trim({field}), '') is not null"
-        ).to_arrow_table().column("raw_value").to_pylist()
-        known = self.known.setdefault(id_kind, {})
-        new = [v for v in raw_values if v not in known]
-        normalised, tokens = keys.tokenise_many(self.master, id_kind, new)
-        known.update(zip(new, zip(normalised, tokens, strict=True), strict=True))
-        return pa.table({"raw_value": raw_values, "token": [known[v][1] for v in raw_values]})
+    def column(self, values: pa.ChunkedArray, id_kind: str, year: int) -> pa.ChunkedArray:
+        """The token of each value, in order ('' where the id is blank)."""
+        self.known.setdefault(id_kind, {})  # an id kind met gets a crosswalk, even an empty one
+        if len(values) == 0:
+            return values
+        encoded = values.dictionary_encode()  # one dictionary shared by every chunk
+        tokens = self.tokens(encoded.chunk(0).dictionary, id_kind, year)
+        return pa.chunked_array([tokens.take(chunk.indices) for chunk in encoded.chunks], pa.string())
+
+    def tokens(self, distinct: pa.Array, id_kind: str, year: int) -> pa.Array:
+        """Tokens for the distinct raw values of a column of one school year."""
+        empty = pa.array([], pa.string())
+        recent_year, recent_raw, recent_tokens = self.recent.get(id_kind, (year, empty, empty))
+        tokens = recent_tokens.take(pc.index_in(distinct, value_set=recent_raw))
+        missing = tokens.is_null()
+        found_raw, found_tokens = distinct.filter(missing), empty
+        if len(found_raw):
+            known = self.known[id_kind]
+            values = found_raw.to_pylist()
+            new = [v for v in values if v not in known]
+            normalised, hashed = keys.tokenise_many(self.master, id_kind, new)
+            known.update(zip(new, (t or "" for t in hashed), strict=True))
+            pairs = pa.table({"token": hashed, "normalised_id": normalised}, schema=escrow.SCHEMA)
+            self.pairs.setdefault(id_kind, []).append(pairs.filter(pc.is_valid(pairs["token"])))
+            found_tokens = pa.array([known[v] for v in values], pa.string())
+            tokens = pc.replace_with_mask(tokens, missing, found_tokens)
+        if year != recent_year:
+            self.recent[id_kind] = (year, distinct, tokens)
+        elif len(found_raw):
+            self.recent[id_kind] = (
+                year,
+                pa.concat_arrays([recent_raw, found_raw]),
+                pa.concat_arrays([recent_tokens, found_tokens]),
+            )
+        return tokens
 
     def crosswalk(self, id_kind: str) -> pa.Table:
         """Distinct (token, normalised_id) pairs, for the escrow."""
-        pairs = {t: n for n, t in self.known[id_kind].values() if t}
-        return pa.table(
-            {"token": list(pairs), "normalised_id": list(pairs.values())}, schema=escrow.SCHEMA
-        )
+        batches = self.pairs.get(id_kind, [])
+        return pa.concat_tables(batches) if batches else escrow.SCHEMA.empty_table()
 
 
-def _refuse_layout_breaks(con: duckdb.DuckDBPyConnection, path: Path, extract: Extract) -> None:
+def _refuse_layout_breaks(path: Path, extract: Extract) -> NoReturn:
     """Called when the fast typed read failed: find the lines whose field count breaks the
     column policy and refuse the file, naming them (never their content)."""
+    con = duckdb.connect()
     register_lines(con, path, "raw_lines")
     expected = len(extract.columns)
     bad = con.execute(
@@ -106,47 +154,69 @@ def _refuse_layout_breaks(con: duckdb.DuckDBPyConnection, path: Path, extract: E
     )
 
 
-def pseudonymise_file(
-    con: duckdb.DuckDBPyConnection,
-    path: Path,
-    extract: Extract,
-    out: Path,
-    tokens: TokenCache,
-) -> int:
-    """One raw file -> one outbox file, in DuckDB (parallel typed read; row order kept)."""
-    columns = ", ".join(f"'{c.raw_column}': 'VARCHAR'" for c in extract.columns)
+def read_raw(path: Path, extract: Extract) -> pa.Table:
+    """The columns of a raw file that cross (as text, in file order), or a refusal. The whole
+    file must be UTF-8, dropped columns included; a UTF-8 byte-order mark is skipped."""
+    data = path.read_bytes()
+    wanted = [c.raw_column for c in extract.columns if c.action != "drop"]
+    if not data.removeprefix(UTF8_BOM).strip(b"\r\n"):
+        return pa.table({name: pa.array([], pa.string()) for name in wanted})
     try:
-        con.sql(
-            f"""
-            create or replace temp table raw_rows as
-            select * from read_csv({sql_str(path)}, delim = '^', header = false, quote = '',
-                escape = '', auto_detect = false, columns = {{{columns}}})
-            """
+        if not data.isascii():
+            data.decode("utf-8")
+        return pcsv.read_csv(
+            pa.py_buffer(data),
+            read_options=pcsv.ReadOptions(column_names=[c.raw_column for c in extract.columns]),
+            parse_options=PARSE,
+            convert_options=pcsv.ConvertOptions(
+                column_types=dict.fromkeys(wanted, pa.string()),
+                include_columns=wanted,
+                strings_can_be_null=False,
+                check_utf8=False,  # checked above, for every column
+            ),
         )
-    except duckdb.Error:
-        _refuse_layout_breaks(con, path, extract)
-    select, joins = [], []
+    except (UnicodeDecodeError, pa.ArrowInvalid):
+        pass  # Arrow's message quotes the offending line: diagnose it by line number instead
+    _refuse_layout_breaks(path, extract)
+
+
+def write_lines(columns: list[pa.ChunkedArray], out: Path) -> str:
+    """Write columns as caret-delimited lines (no header, no quoting, '\\n' line ends);
+    returns the file's sha256."""
+    table = pa.table(columns, names=[str(i) for i in range(len(columns))])
+    sink = pa.BufferOutputStream()
+    try:
+        pcsv.write_csv(table, sink, WRITE)
+        body = sink.getvalue()
+    except pa.ArrowInvalid:  # a '"' in a value (Arrow refuses it unquoted): join by hand
+        lines = pc.binary_join_element_wise(*columns, DELIMITER)
+        body = "".join(f"{line}\n" for line in lines.to_pylist()).encode()
+    with open(out, "wb") as f:
+        f.write(body)
+    return hashlib.sha256(body).hexdigest()
+
+
+def pseudonymise_table(
+    table: pa.Table, extract: Extract, year: int, out: Path, tokens: TokenCache
+) -> tuple[int, str]:
+    """The crossing columns of one raw file (read_raw) -> one outbox file, row order kept;
+    returns (rows, sha256 of the output)."""
     birth_chars = BIRTH_DATE_PRECISION[project_var("birth_date_precision")]
+    columns = []
     for col in extract.columns:
-        field = f"raw_rows.{col.raw_column}"
         if col.action == "keep":
-            select.append(f"{field} as {col.outbox_column}")
+            columns.append(table.column(col.raw_column))
         elif col.action == "coarsen":  # CCYYMMDD -> CCYYMM (or CCYY)
-            select.append(f"substr(trim({field}), 1, {birth_chars}) as {col.outbox_column}")
+            trimmed = pc.utf8_trim(table.column(col.raw_column), SPACE_SEPARATORS)
+            columns.append(pc.utf8_slice_codeunits(trimmed, 0, birth_chars))
         elif col.action == "tokenise":
-            alias = f"tok_{col.position}"
-            con.register(alias, tokens.table(con, field, col.id_kind))
-            joins.append(f"left join {alias} on {alias}.raw_value = {field}")
-            select.append(f"{alias}.token as {col.outbox_column}")
-    con.sql(
-        f"""
-        copy (
-            select {", ".join(select)}
-            from raw_rows {" ".join(joins)}
-        ) to {sql_str(out)} (format csv, delimiter '^', header false, quote '', escape '')
-        """
-    )
-    return con.execute("select count(*) from raw_rows").fetchall()[0][0]
+            columns.append(tokens.column(table.column(col.raw_column), col.id_kind, year))
+    return table.num_rows, write_lines(columns, out)
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
 
 
 def pseudonymise(raw_dir: Path, outbox: Path, key_path: Path | None = None) -> dict:
@@ -155,23 +225,34 @@ def pseudonymise(raw_dir: Path, outbox: Path, key_path: Path | None = None) -> d
     master = keys.load_master_key(key_path)
     escrow_key = keys.load_escrow_key()
     fingerprint = keys.fingerprint(master)
-    entries = []
+    entries = {}
     tokens = TokenCache(master)
-    con = duckdb.connect()
-    with atomic_dir(outbox) as tmp:
-        for path, extract, year in files:
+    # A school year at a time: the files of one year share their people (see TokenCache).
+    todo = sorted(files, key=lambda f: f[2])
+    with atomic_dir(outbox) as tmp, ThreadPoolExecutor(max_workers=2) as pool:
+        # Two helpers: one reads the next file while this one is tokenised and written (Arrow
+        # releases the GIL), the other flushes written files to disk (atomic_dir's own fsync
+        # then finds them clean).
+        reading = pool.submit(read_raw, *todo[0][:2])
+        flushing = []
+        for i, (path, extract, year) in enumerate(todo):
+            table = reading.result()  # a refusal of this file is raised here, in file order
+            if i + 1 < len(todo):
+                reading = pool.submit(read_raw, *todo[i + 1][:2])
             out_name = f"{extract.name}_{year}.txt"
-            rows = pseudonymise_file(con, path, extract, tmp / out_name, tokens)
-            entries.append(
-                {
-                    "file": out_name,
-                    "extract": extract.name,
-                    "school_year": year,
-                    "sha256": file_sha256(tmp / out_name),
-                    "rows": rows,
-                    "columns": extract.outbox_columns,
-                }
-            )
+            rows, sha256 = pseudonymise_table(table, extract, year, tmp / out_name, tokens)
+            del table
+            flushing.append(pool.submit(_fsync, tmp / out_name))
+            entries[path] = {
+                "file": out_name,
+                "extract": extract.name,
+                "school_year": year,
+                "sha256": sha256,
+                "rows": rows,
+                "columns": extract.outbox_columns,
+            }
+        for done in flushing:
+            done.result()
         # The escrow is written before the outbox appears: a token never leaves without it.
         for id_kind in tokens.known:
             escrow.write_crosswalk(id_kind, tokens.crosswalk(id_kind), escrow_key, fingerprint)
@@ -180,7 +261,7 @@ def pseudonymise(raw_dir: Path, outbox: Path, key_path: Path | None = None) -> d
             "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "key_fingerprint": fingerprint,
             "policy_version": policy_version(),
-            "files": entries,
+            "files": [entries[path] for path, _, _ in files],
         }
         manifest = seal_manifest(manifest, master)
         write_json_atomic(tmp / MANIFEST, manifest)
