@@ -23,12 +23,6 @@ year_attendance as (
     select * from {{ ref('fct_attendance_years') }}
 ),
 
-suspensions as (
-    select distinct student_token, school_year
-    from {{ ref('fct_discipline') }}
-    where is_suspension
-),
-
 el_history as (
     select * from {{ ref('fct_el_status_history') }}
 ),
@@ -71,13 +65,13 @@ final as (
                 grade8_marks.gpa >= {{ var('p20:hs_ready_min_gpa') }}
                 and not grade8_marks.has_mark_below_minimum
                 and year_attendance.attendance_rate >= {{ var('p20:hs_ready_min_attendance_rate') }}
-                and suspensions.student_token is null,
+                and not coalesce(year_attendance.was_suspended, false),
                 false
             )
         end as is_hs_ready,
         case when school_attendance.counts_for_chronic_absence
             then school_attendance.is_chronically_absent end as is_chronically_absent,
-        suspensions.student_token is not null as was_suspended,
+        coalesce(year_attendance.was_suspended, false) as was_suspended,
         case when el_history.was_english_learner_at_year_start
             then el_history.is_reclassified_in_year end as is_redesignated,
         surveys.sel_mean,
@@ -104,9 +98,6 @@ final as (
         on student_years.student_token = school_attendance.student_token
         and student_years.school_year = school_attendance.school_year
         and student_years.primary_school_code = school_attendance.school_code
-    left join suspensions
-        on student_years.student_token = suspensions.student_token
-        and student_years.school_year = suspensions.school_year
     left join el_history
         on student_years.student_token = el_history.student_token
         and student_years.school_year = el_history.school_year

@@ -17,12 +17,6 @@ attendance as (
     select * from {{ ref('fct_attendance_years') }}
 ),
 
-suspensions as (
-    select distinct student_token, school_year
-    from {{ ref('fct_discipline') }}
-    where is_suspension
-),
-
 calendar as (
     select * from {{ ref('int_school_years__calendar') }}
 ),
@@ -43,7 +37,7 @@ grade7 as (
         math_years.math_final_grade as g7_math_mark,
         math_years.math_grade_points as g7_math_grade_points,
         attendance.attendance_rate as g7_attendance_rate,
-        suspensions.student_token is not null as g7_was_suspended
+        coalesce(attendance.was_suspended, false) as g7_was_suspended
     from grade8
     inner join student_years as g7_year
         on grade8.student_token = g7_year.student_token
@@ -58,9 +52,6 @@ grade7 as (
     left join attendance
         on g7_year.student_token = attendance.student_token
         and g7_year.school_year = attendance.school_year
-    left join suspensions
-        on g7_year.student_token = suspensions.student_token
-        and g7_year.school_year = suspensions.school_year
 ),
 
 -- courses up to and including the grade-8 year, and through the year after
