@@ -18,10 +18,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/p20 demo
 
-# Two workers, one per core: the suite is mostly single-threaded GX and dbt processes. Tests
-# of one xdist_group (the small-preset study checks) run on one worker.
+# Two workers, one per core: the suite is mostly single-threaded GX and dbt processes. Whole
+# files go to one worker, so the small-preset checks (tests/test_small_preset.py) build the
+# small warehouse once (pytest 9.2 breaks xdist's loadgroup marks: pytest-xdist issue 1386).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check scripts tests

@@ -113,8 +113,8 @@ def tiny_run(tmp_path_factory) -> Zones:
 @pytest.fixture(scope="session")
 def small_run(tmp_path_factory) -> Zones:
     """`p20 demo` on the small preset (the README's demo: 21 schools, ~10,000 students a
-    year), for the study marts whose checks need statistical power. Tests using it carry
-    @pytest.mark.xdist_group("small") so that one worker alone pays for it."""
+    year), for the study marts whose checks need statistical power. Only
+    tests/test_small_preset.py uses it, so that one worker alone pays for it (--dist loadfile)."""
     zones = new_zones(tmp_path_factory.mktemp("small"))
     zones.p20("demo", "--preset", "small", "--seed", "42", check=True)
     return zones
