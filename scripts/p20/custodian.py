@@ -142,7 +142,9 @@ def _refuse_layout_breaks(path: Path, extract: Extract) -> NoReturn:
     register_lines(con, path, "raw_lines")
     expected = len(extract.columns)
     bad = con.execute(
-        "select line_no from raw_lines where n_fields <> ? order by line_no", [expected]
+        f"select line_no from raw_lines where len(string_split(line, '{DELIMITER}')) <> ? "
+        "order by line_no",
+        [expected],
     ).fetchall()
     if not bad:
         raise RejectedInput(f"{path.name}: file is not readable as caret-delimited text")

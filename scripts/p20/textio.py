@@ -31,12 +31,13 @@ def sql_str(value: str | Path) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def register_lines(con: duckdb.DuckDBPyConnection, path: Path, view: str) -> None:
-    """Create table `view` (line_no, fields, n_fields) from a headerless caret-delimited file.
+def register_lines(con: duckdb.DuckDBPyConnection, path: Path, table: str) -> None:
+    """Create table `table` (line_no, line) from a headerless caret-delimited file.
 
-    Each line is read whole and split in SQL, so a line with too many or too few fields is a row
-    the rules can point at, not a parser crash. DuckDB's own parse errors quote the offending
-    line, so they are replaced by a message that keeps only the line number.
+    Each line is read whole (fields are split later, by whoever reads the table), so a line with
+    too many or too few fields is a row the rules can point at, not a parser crash. The table
+    keeps file order. DuckDB's own parse errors quote the offending line, so they are replaced
+    by a message that keeps only the line number.
     """
     source = (
         f"read_csv({sql_str(path)}, columns = {{'line': 'VARCHAR'}}, delim = '\x01', "
@@ -45,11 +46,8 @@ def register_lines(con: duckdb.DuckDBPyConnection, path: Path, view: str) -> Non
     try:
         con.sql(
             f"""
-            create or replace temp table {view} as
-            select
-                cast(row_number() over () as bigint) as line_no,
-                string_split(coalesce(line, ''), '{DELIMITER}') as fields,
-                len(string_split(coalesce(line, ''), '{DELIMITER}')) as n_fields
+            create or replace temp table {table} as
+            select cast(row_number() over () as bigint) as line_no, coalesce(line, '') as line
             from {source}
             """
         )
