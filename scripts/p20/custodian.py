@@ -3,11 +3,12 @@
 Per extract file: every column is handled as the column policy (seeds/extract_columns.csv)
 says: keep, tokenise (HMAC of the normalised id, per id kind), coarsen (birth date to year and
 month) or drop. A file with more or fewer fields than the policy knows is refused, so a new
-column can never slip through. Rows move as Arrow columns, in file order: Arrow's CSV reader
-parses the file (on every core), each tokenised column is dictionary-encoded, only its distinct
-ids are looked up (and only ids never seen before are hashed, in Python), and the tokens are
-mapped back by index. The outbox is written under a temporary name and renamed into place with
-its manifest.
+column can never slip through. Rows move as Arrow columns, in file order, through three
+stages side by side: a reader thread parses the next file (Arrow's CSV reader) and
+dictionary-encodes its id columns; this thread looks up the distinct ids' tokens (only ids never
+seen before are hashed, in Python) and maps them back by index; a writer thread writes and hashes
+the previous file, and a flusher waits for the disk. The outbox is written under a temporary name
+and renamed into place with its manifest.
 """
 
 import datetime as dt
@@ -15,7 +16,7 @@ import hashlib
 import json
 import os
 import re
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import NoReturn
 
@@ -77,6 +78,14 @@ def raw_files(raw_dir: Path) -> list[tuple[Path, Extract, int]]:
     return sorted(found, key=lambda f: (order.index(f[1].raw_file_code), f[2]))
 
 
+def encode_ids(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A column of ids as indices into its distinct values: one dictionary shared by every chunk
+    (already done by read_raw's thread for the columns it knows will be tokenised)."""
+    if pa.types.is_dictionary(values.type):
+        return values
+    return values.dictionary_encode()
+
+
 class TokenCache:
     """Tokens of every raw id form seen so far, per id kind: a student appears in every extract
     of every year, but is normalised and hashed once.
@@ -97,8 +106,8 @@ class TokenCache:
         """The token of each value, in order ('' where the id is blank)."""
         self.known.setdefault(id_kind, {})  # an id kind met gets a crosswalk, even an empty one
         if len(values) == 0:
-            return values
-        encoded = values.dictionary_encode()  # one dictionary shared by every chunk
+            return pa.chunked_array([], pa.string())
+        encoded = encode_ids(values)
         tokens = self.tokens(encoded.chunk(0).dictionary, id_kind, year)
         return pa.chunked_array([tokens.take(chunk.indices) for chunk in encoded.chunks], pa.string())
 
@@ -157,8 +166,19 @@ def _refuse_layout_breaks(path: Path, extract: Extract) -> NoReturn:
 
 
 def read_raw(path: Path, extract: Extract) -> pa.Table:
-    """The columns of a raw file that cross (as text, in file order), or a refusal. The whole
-    file must be UTF-8, dropped columns included; a UTF-8 byte-order mark is skipped."""
+    """The columns of a raw file that cross (in file order), or a refusal: text, and the ones
+    to be tokenised dictionary-encoded (encode_ids; done here so that it runs on the reading
+    thread). The whole file must be UTF-8, dropped columns included; a UTF-8 byte-order mark is
+    skipped."""
+    table = _read_text(path, extract)
+    for col in extract.columns:
+        if col.action == "tokenise" and table.num_rows:
+            i = table.schema.get_field_index(col.raw_column)
+            table = table.set_column(i, col.raw_column, encode_ids(table.column(i)))
+    return table
+
+
+def _read_text(path: Path, extract: Extract) -> pa.Table:
     data = path.read_bytes()
     wanted = [c.raw_column for c in extract.columns if c.action != "drop"]
     if not data.removeprefix(UTF8_BOM).strip(b"\r\n"):
@@ -183,8 +203,8 @@ def read_raw(path: Path, extract: Extract) -> pa.Table:
 
 
 def write_lines(columns: list[pa.ChunkedArray], out: Path) -> str:
-    """Write columns as caret-delimited lines (no header, no quoting, '\\n' line ends);
-    returns the file's sha256."""
+    """Write columns as caret-delimited lines (no header, no quoting, '\\n' line ends); returns
+    the file's sha256."""
     table = pa.table(columns, names=[str(i) for i in range(len(columns))])
     sink = pa.BufferOutputStream()
     try:
@@ -198,11 +218,15 @@ def write_lines(columns: list[pa.ChunkedArray], out: Path) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def pseudonymise_table(
-    table: pa.Table, extract: Extract, year: int, out: Path, tokens: TokenCache
-) -> tuple[int, str]:
-    """The crossing columns of one raw file (read_raw) -> one outbox file, row order kept;
-    returns (rows, sha256 of the output)."""
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
+def pseudonymise_columns(
+    table: pa.Table, extract: Extract, year: int, tokens: TokenCache
+) -> list[pa.ChunkedArray]:
+    """The crossing columns of one raw file (read_raw), in outbox order, row order kept."""
     birth_chars = BIRTH_DATE_PRECISION[project_var("birth_date_precision")]
     columns = []
     for col in extract.columns:
@@ -213,12 +237,7 @@ def pseudonymise_table(
             columns.append(pc.utf8_slice_codeunits(trimmed, 0, birth_chars))
         elif col.action == "tokenise":
             columns.append(tokens.column(table.column(col.raw_column), col.id_kind, year))
-    return table.num_rows, write_lines(columns, out)
-
-
-def _fsync(path: Path) -> None:
-    with open(path, "rb") as f:
-        os.fsync(f.fileno())
+    return columns
 
 
 def pseudonymise(raw_dir: Path, outbox: Path, key_path: Path | None = None) -> dict:
@@ -231,28 +250,44 @@ def pseudonymise(raw_dir: Path, outbox: Path, key_path: Path | None = None) -> d
     tokens = TokenCache(master)
     # A school year at a time: the files of one year share their people (see TokenCache).
     todo = sorted(files, key=lambda f: f[2])
-    with atomic_dir(outbox) as tmp, ThreadPoolExecutor(max_workers=2) as pool:
-        # Two helpers: one reads the next file while this one is tokenised and written (Arrow
-        # releases the GIL), the other flushes written files to disk (atomic_dir's own fsync
-        # then finds them clean).
-        reading = pool.submit(read_raw, *todo[0][:2])
-        flushing = []
+    with (
+        atomic_dir(outbox) as tmp,
+        ThreadPoolExecutor(max_workers=1) as reader,
+        ThreadPoolExecutor(max_workers=1) as writer,
+        ThreadPoolExecutor(max_workers=1) as flusher,
+    ):
+        # Stages side by side: the reader parses the next file and the writer writes the
+        # previous one (Arrow and hashlib let go of the GIL), the flusher waits for the disk
+        # (atomic_dir's own fsync then finds the files clean), while this thread looks up
+        # tokens (the part that needs Python).
+        reading = reader.submit(read_raw, *todo[0][:2])
+        writing: dict[Path, Future] = {}
+        flushing: list[Future] = []
+
+        def write_then_flush(columns: list[pa.ChunkedArray], out: Path) -> str:
+            sha256 = write_lines(columns, out)
+            flushing.append(flusher.submit(_fsync, out))  # before the write counts as done
+            return sha256
+
         for i, (path, extract, year) in enumerate(todo):
             table = reading.result()  # a refusal of this file is raised here, in file order
             if i + 1 < len(todo):
-                reading = pool.submit(read_raw, *todo[i + 1][:2])
+                reading = reader.submit(read_raw, *todo[i + 1][:2])
             out_name = f"{extract.name}_{year}.txt"
-            rows, sha256 = pseudonymise_table(table, extract, year, tmp / out_name, tokens)
-            del table
-            flushing.append(pool.submit(_fsync, tmp / out_name))
+            columns = pseudonymise_columns(table, extract, year, tokens)
+            if writing:  # at most one file waits to be written: memory stays at ~3 files
+                next(reversed(writing.values())).result()
+            writing[path] = writer.submit(write_then_flush, columns, tmp / out_name)
             entries[path] = {
                 "file": out_name,
                 "extract": extract.name,
                 "school_year": year,
-                "sha256": sha256,
-                "rows": rows,
+                "rows": table.num_rows,
                 "columns": extract.outbox_columns,
             }
+            del table, columns
+        for path, done in writing.items():
+            entries[path]["sha256"] = done.result()
         for done in flushing:
             done.result()
         # The escrow is written before the outbox appears: a token never leaves without it.
