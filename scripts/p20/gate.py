@@ -123,13 +123,10 @@ def landed_path(extract: str, year: int, load_id: str) -> Path:
 LOAD_RECORD = "_load.json"
 
 
-def land(con: duckdb.DuckDBPyConnection, extract: Extract, year: int, record: dict, rows_sql: str = "") -> None:
-    """Write the rows (default: the validated frame table, see frame_table) and their ledger
-    record into a temporary directory, then rename it into landed/ in one step: the rename is the
-    commit point of a load. `p20 rekey` lands its re-keyed rows through here too."""
-    rows_sql = rows_sql or (
-        f"select line_no, {', '.join(extract.outbox_columns)} from {frame_table_name(extract)}"
-    )
+def land(con: duckdb.DuckDBPyConnection, extract: Extract, year: int, record: dict, rows_sql: str) -> None:
+    """Write the rows (line_no and the outbox columns) and their ledger record into a temporary
+    directory, then rename it into landed/ in one step: the rename is the commit point of a
+    load. `p20 rekey` lands its re-keyed rows through here too."""
     with atomic_dir(landed_path(extract.name, year, record["load_id"])) as tmp:
         con.sql(
             f"copy (select *, current_timestamp as loaded_at "
@@ -140,6 +137,20 @@ def land(con: duckdb.DuckDBPyConnection, extract: Extract, year: int, record: di
             "(format parquet, compression zstd, compression_level 1)"
         )
         (tmp / LOAD_RECORD).write_text(json.dumps(record, sort_keys=True), encoding="utf-8")
+
+
+def _land_and_record(
+    con: duckdb.DuckDBPyConnection, extract: Extract, year: int, record: dict, table: str
+) -> None:
+    """Land a validated file from its table (then drop it) and append its ledger line."""
+    cursor = con.cursor()  # a connection of this thread's own to the load's database
+    try:
+        rows_sql = f"select line_no, {', '.join(extract.outbox_columns)} from {table}"
+        land(cursor, extract, year, record, rows_sql)
+        append_ledger(record)
+        cursor.sql(f"drop table {table}")
+    finally:
+        cursor.close()
 
 
 def recover_after_crash(ledger: list[dict]) -> int:
@@ -685,6 +696,11 @@ def load(outbox: Path, on_file: Callable[[int, int, str], None] | None = None) -
         unlisted = [p.name for p in sorted(outbox.glob("*.txt")) if p.name not in listed]
         school_codes: dict[int, set[str]] = {}
         outcomes = []
+        # The recorder lands validated files (DuckDB's Parquet writer, which lets go of the GIL)
+        # and appends every ledger line, in file order, while this thread validates the next
+        # file (Great Expectations, mostly Python).
+        recorder = ThreadPoolExecutor(max_workers=1)
+        recording: list = []
         for done, entry in enumerate(entries):
             if on_file:
                 on_file(done, len(entries), entry.get("file", "?"))
@@ -719,11 +735,21 @@ def load(outbox: Path, on_file: Callable[[int, int, str], None] | None = None) -
                 "started_at": started,
                 "finished_at": dt.datetime.now(dt.UTC).isoformat(),
             }
+            if recording:  # one file at a time waits to be landed: memory stays at ~2 files
+                recording.pop().result()
+            extract = extracts().get(outcome.extract)
             if outcome.status == "landed":
-                land(con, extracts()[outcome.extract], outcome.school_year, record)
-            if outcome.extract in extracts():  # the file's rows leave memory before the next one
-                con.sql(f"drop table if exists {frame_table_name(extracts()[outcome.extract])}")
-            append_ledger(record)
+                # The validated rows are kept under a name of their own while the next file is
+                # read into the frame table and validated.
+                landing = f"p20_landing_{extract.name}_{outcome.school_year}"
+                con.sql(f"alter table {frame_table_name(extract)} rename to {landing}")
+                recording.append(
+                    recorder.submit(_land_and_record, con, extract, outcome.school_year, record, landing)
+                )
+            else:
+                if extract:
+                    con.sql(f"drop table if exists {frame_table_name(extract)}")
+                recording.append(recorder.submit(append_ledger, record))
             if outcome.status == "landed":
                 current[(outcome.extract, outcome.school_year)] = {
                     "load_id": outcome.load_id,
@@ -731,6 +757,9 @@ def load(outbox: Path, on_file: Callable[[int, int, str], None] | None = None) -
                     "rows": outcome.rows,
                 }
             outcomes.append(outcome)
+        for pending in recording:
+            pending.result()
+        recorder.shutdown()
         if on_file:
             on_file(len(entries), len(entries), "")
         for name in unlisted:
