@@ -318,11 +318,12 @@ def frame_table_name(extract: Extract) -> str:
     return f"p20_gate_{extract.name}"
 
 
-def frame_table(con: duckdb.DuckDBPyConnection, extract: Extract) -> str:
+def frame_table(con: duckdb.DuckDBPyConnection, extract: Extract, table: str = "") -> str:
     """Split outbox_lines (register_lines) into the extract's columns once, as a table in
-    `con`'s in-memory database: the suite's queries scan its columns, and the landing reads it.
-    Columns: line_no, field_count, the outbox columns ('' read as null), and the typed views
-    the suite asks for in meta.typed_columns. Returns the table's name."""
+    `con`'s in-memory database (default name: frame_table_name): the suite's queries scan its
+    columns, and the landing reads it. Columns: line_no, field_count, the outbox columns (''
+    read as null), and the typed views the suite asks for in meta.typed_columns. Returns the
+    table's name."""
     typed = (load_suite(extract.name).meta or {}).get("typed_columns", {})
     cols = [
         f"nullif(fields[{i}], '') as {name}"
@@ -332,7 +333,7 @@ def frame_table(con: duckdb.DuckDBPyConnection, extract: Extract) -> str:
     for name, kind in typed.items():
         suffix, expr = TYPED_VIEWS[kind]
         cols.append(expr.format(col=f"nullif(fields[{index[name]}], '')") + f" as {name}{suffix}")
-    table = frame_table_name(extract)
+    table = table or frame_table_name(extract)
     con.sql(
         f"create or replace table {table} as "
         f"select line_no, len(fields) as field_count, {', '.join(cols)} "
@@ -506,8 +507,55 @@ def _read_lines(con: duckdb.DuckDBPyConnection, path: Path) -> str | None:
     return None
 
 
+@dataclass
+class ReadAhead:
+    """A file as read before its turn: its sha256, and the table holding its frame (see
+    frame_table), or why it could not be read. Nothing is decided here; load_file decides."""
+
+    sha256: str | None = None
+    rows: int | None = None
+    table: str = ""
+    error: str = ""
+
+
+def read_ahead(
+    con: duckdb.DuckDBPyConnection, outbox: Path, entry: dict, current: dict, table: str
+) -> ReadAhead:
+    """Hash a manifest's file and read it into frame table `table`, on a connection of its own
+    (the load reads the next file this way while it validates this one). A file whose hash
+    says it is already landed is not read."""
+    extract = extracts().get(entry.get("extract", ""))
+    path = outbox / str(entry.get("file", "?"))
+    if extract is None or not path.is_file():
+        return ReadAhead()
+    prior = current.get((extract.name, entry.get("school_year")))
+    if prior and prior["file_sha256"] == entry.get("sha256"):  # most likely unchanged: hash first
+        sha = file_sha256(path)
+        if sha == prior["file_sha256"]:
+            return ReadAhead(sha)
+    cursor = con.cursor()  # its temporary outbox_lines goes when it closes
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:  # hashlib and DuckDB let go of the GIL
+            hashing = pool.submit(file_sha256, path)
+            error = _read_lines(cursor, path)
+            sha = hashing.result()
+        if error or sha != entry.get("sha256"):
+            return ReadAhead(sha, error=error or "")
+        rows = cursor.execute("select count(*) from outbox_lines").fetchall()[0][0]
+        if rows != entry.get("rows"):
+            return ReadAhead(sha, rows)
+        return ReadAhead(sha, rows, frame_table(cursor, extract, table))
+    finally:
+        cursor.close()
+
+
 def load_file(
-    con: duckdb.DuckDBPyConnection, outbox: Path, entry: dict, current: dict, school_codes: dict
+    con: duckdb.DuckDBPyConnection,
+    outbox: Path,
+    entry: dict,
+    current: dict,
+    school_codes: dict,
+    read: ReadAhead,
 ) -> Outcome:
     name = entry.get("file", "?")
     extract = extracts().get(entry.get("extract", ""))
@@ -522,34 +570,27 @@ def load_file(
     if not path.exists():
         outcome.message = f"{name}: listed in the manifest but missing from the outbox"
         return outcome
-    prior = current.get((extract.name, year))
-    if prior and prior["file_sha256"] == entry.get("sha256"):  # most likely unchanged: hash first
-        sha, read_error = file_sha256(path), None
-    else:  # hash (hashlib) and read (DuckDB) side by side: both let go of the GIL
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            hashing = pool.submit(file_sha256, path)
-            read_error = _read_lines(con, path)
-            sha = hashing.result()
+    sha = read.sha256
     if sha != entry.get("sha256"):
         outcome.message = (
             f"{name}: rule 'manifest hash' failed: file changed after the manifest was made"
         )
         return outcome
+    prior = current.get((extract.name, year))
     if prior and prior["file_sha256"] == sha:
         outcome.status, outcome.load_id, outcome.rows = "unchanged", prior["load_id"], prior["rows"]
         outcome.message = f"{name}: identical to load {prior['load_id']}; nothing to do"
         return outcome
-    if read_error:
-        outcome.message = read_error
+    if read.error:
+        outcome.message = read.error
         return outcome
-    rows = con.execute("select count(*) from outbox_lines").fetchall()[0][0]
-    outcome.rows = rows
+    outcome.rows = rows = read.rows
     if rows != entry.get("rows"):
         outcome.message = (
             f"{name}: rule 'manifest rows' failed: {rows} rows, manifest says {entry.get('rows')}"
         )
         return outcome
-    frame_table(con, extract)
+    con.sql(f"alter table {read.table} rename to {frame_table_name(extract)}")
     known = school_codes.get(year) or _landed_school_codes(con, year, current)
     previous = current.get((extract.name, year - 1))
     params = suite_parameters(extract, year, sorted(known), previous["rows"] if previous else None)
@@ -696,16 +737,24 @@ def load(outbox: Path, on_file: Callable[[int, int, str], None] | None = None) -
         unlisted = [p.name for p in sorted(outbox.glob("*.txt")) if p.name not in listed]
         school_codes: dict[int, set[str]] = {}
         outcomes = []
-        # The recorder lands validated files (DuckDB's Parquet writer, which lets go of the GIL)
-        # and appends every ledger line, in file order, while this thread validates the next
-        # file (Great Expectations, mostly Python).
-        recorder = ThreadPoolExecutor(max_workers=1)
+        # Three files at a time: this thread validates one (Great Expectations, mostly Python)
+        # while the reader hashes and reads the next and the recorder lands the one before and
+        # appends every ledger line, in file order (hashlib and DuckDB let go of the GIL).
+        recorder, reader = ThreadPoolExecutor(max_workers=1), ThreadPoolExecutor(max_workers=1)
         recording: list = []
+        if entries:
+            reading = reader.submit(read_ahead, con, outbox, entries[0], current, "p20_read_0")
         for done, entry in enumerate(entries):
             if on_file:
                 on_file(done, len(entries), entry.get("file", "?"))
             started = dt.datetime.now(dt.UTC).isoformat()
-            outcome = load_file(con, outbox, entry, current, school_codes)
+            read = reading.result()
+            if done + 1 < len(entries):
+                reading = reader.submit(
+                    read_ahead, con, outbox, entries[done + 1], current, f"p20_read_{done + 1}"
+                )
+            outcome = load_file(con, outbox, entry, current, school_codes, read)
+            con.sql(f"drop table if exists p20_read_{done}")  # read, but not validated
             if outcome.status == "rejected":
                 _quarantine(outcome, entry)
             prior = current.get((outcome.extract, outcome.school_year))
@@ -760,6 +809,7 @@ def load(outbox: Path, on_file: Callable[[int, int, str], None] | None = None) -
         for pending in recording:
             pending.result()
         recorder.shutdown()
+        reader.shutdown()
         if on_file:
             on_file(len(entries), len(entries), "")
         for name in unlisted:
