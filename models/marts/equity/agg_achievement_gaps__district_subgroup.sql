@@ -43,9 +43,12 @@ counted as (
     group by school_year, subject, subgroup_type, subgroup_value
 ),
 
-suppressed as (
-    {{ with_suppression('counted', ['school_year', 'subject', 'subgroup_type']) }}
+small as (
+    select *, n_students < {{ var('p20:min_group_size') }} as is_small
+    from counted
 ),
+
+{{ complementary_suppression('suppressed', 'small', ['school_year', 'subject']) }},
 
 all_students as (
     select school_year, subject, n_met * 1.0 / n_students as share_met, mean_distance_from_standard
