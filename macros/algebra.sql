@@ -5,6 +5,11 @@
     the district as units of one table, macros/subgroups.sql) and each model keeps its own
     rows: a school's hidden cell cannot be recovered from the district row either. -#}
 {% macro grade8_algebra_subgroup_aggregate(level) %}
+{%- set measures = [
+    ('took_algebra1', 'n_students'),
+    ('passed_algebra1', 'n_students'),
+    ('ready', 'n_ready_known'),
+] -%}
 with students as (
     select * from {{ ref('fct_grade8_algebra') }}
 ),
@@ -54,6 +59,28 @@ counted as (
 
 {{ complementary_suppression('suppressed', 'counted', ['school_year'], 'unit_code', across_units=true) }},
 
+-- a shown group's rate near 0% or 100% is coded, and its count hidden; readiness is hidden too
+-- where fewer than p20:min_group_size students have a known readiness
+coded as (
+    select
+        suppressed.*,
+        {%- for measure, n_column in measures %}
+        suppressed.is_suppressed
+            {%- if n_column != 'n_students' %}
+            or suppressed.{{ n_column }} < {{ var('p20:min_group_size') }}
+            {%- endif %}
+            or {{ pct_code('suppressed.n_' ~ measure, 'suppressed.' ~ n_column) }} is not null
+            as is_{{ measure }}_hidden_primary{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from suppressed
+),
+
+{{ complementary_suppression('withheld', 'coded', ['school_year'], 'unit_code', across_units=true, flags=[
+    ('is_took_algebra1_hidden_primary', 'is_took_algebra1_hidden'),
+    ('is_passed_algebra1_hidden_primary', 'is_passed_algebra1_hidden'),
+    ('is_ready_hidden_primary', 'is_ready_hidden'),
+]) }},
+
 final as (
     select
         school_year,
@@ -63,16 +90,18 @@ final as (
         subgroup_type,
         subgroup_value,
         cast(case when not is_suppressed then n_students end as integer) as n_students,
-        cast(case when not is_suppressed then n_took_algebra1 end as integer) as n_took_algebra1,
-        {{ published_pct('n_took_algebra1') }} as pct_took_algebra1,
-        cast(case when not is_suppressed then n_passed_algebra1 end as integer) as n_passed_algebra1,
-        {{ published_pct('n_passed_algebra1') }} as pct_passed_algebra1,
-        cast(case when not is_suppressed then n_ready end as integer) as n_ready,
+        cast(case when not is_took_algebra1_hidden then n_took_algebra1 end as integer) as n_took_algebra1,
+        {{ published_pct('n_took_algebra1', 'n_students', 'is_took_algebra1_hidden') }} as pct_took_algebra1,
+        {{ coded_pct('n_took_algebra1', 'n_students', 'is_took_algebra1_hidden') }} as pct_took_algebra1_coded,
+        cast(case when not is_passed_algebra1_hidden then n_passed_algebra1 end as integer) as n_passed_algebra1,
+        {{ published_pct('n_passed_algebra1', 'n_students', 'is_passed_algebra1_hidden') }} as pct_passed_algebra1,
+        {{ coded_pct('n_passed_algebra1', 'n_students', 'is_passed_algebra1_hidden') }} as pct_passed_algebra1_coded,
+        cast(case when not is_ready_hidden then n_ready end as integer) as n_ready,
         cast(case when not is_suppressed then n_ready_known end as integer) as n_ready_known,
-        case when n_ready_known >= {{ var('p20:min_group_size') }}
-            then {{ published_pct('n_ready', 'n_ready_known') }} end as pct_ready,
+        {{ published_pct('n_ready', 'n_ready_known', 'is_ready_hidden') }} as pct_ready,
+        {{ coded_pct('n_ready', 'n_ready_known', 'is_ready_hidden') }} as pct_ready_coded,
         is_suppressed
-    from suppressed
+    from withheld
     where unit_code {{ "<>" if level == 'school' else "=" }} 'district'
 )
 

@@ -181,8 +181,43 @@
 {% endmacro %}
 
 
-{#- count / n as a percentage with one decimal, null when suppressed. -#}
-{% macro published_pct(count_column, n_column='n_students') %}
-    case when not is_suppressed and {{ n_column }} > 0
+{#- Top/bottom coding (FORMATS.md): the code of a rate near 0% or 100%, '<=b' when count / n is
+    at most b percent and '>=(100-b)' when it is at least 100 - b percent, else null. b is the
+    bound of the band of var p20:pct_coding_bands with the largest min_students not above n
+    (groups smaller than every band take the first band's). Exact integer arithmetic, before
+    any rounding. -#}
+{% macro pct_code(count_column, n_column) %}
+    {%- set bands = var('p20:pct_coding_bands') | sort(attribute='min_students', reverse=true) -%}
+    case
+        {%- for band in bands %}
+        {%- set guard = (n_column ~ ' >= ' ~ band.min_students) if not loop.last else 'true' %}
+        when {{ guard }} and 100 * {{ count_column }} <= {{ band.bound_pct }} * {{ n_column }}
+            then '<={{ band.bound_pct }}'
+        when {{ guard }} and 100 * ({{ n_column }} - {{ count_column }}) <= {{ band.bound_pct }} * {{ n_column }}
+            then '>={{ 100 - band.bound_pct }}'
+        when {{ guard }} then null
+        {%- endfor %}
+    end
+{%- endmacro %}
+
+
+{#- count / n as a percentage with one decimal; null when `hidden` (suppressed, top/bottom-coded
+    or withheld with a coded cell). -#}
+{% macro published_pct(count_column, n_column, hidden) %}
+    case when not {{ hidden }} and {{ n_column }} > 0
         then round(100.0 * {{ count_column }} / {{ n_column }}, 1) end
+{% endmacro %}
+
+
+{#- What stands in for a rate that published_pct leaves null on a shown row: its code ('<=b',
+    '>=(100-b)'), or 'withheld' (hidden so that a coded or small count elsewhere in the table
+    cannot be recovered from totals, or its own denominator is under p20:min_group_size). Null
+    when the rate is published, and on suppressed rows (is_suppressed says why). -#}
+{% macro coded_pct(count_column, n_column, hidden, is_suppressed='is_suppressed') %}
+    case
+        when {{ is_suppressed }} or not {{ hidden }} then null
+        when {{ n_column }} >= {{ var('p20:min_group_size') }} and {{ pct_code(count_column, n_column) }} is not null
+            then {{ pct_code(count_column, n_column) }}
+        else 'withheld'
+    end
 {% endmacro %}
