@@ -212,10 +212,11 @@
 {#- What stands in for a rate that published_pct leaves null on a shown row: its code ('<=b',
     '>=(100-b)'), or 'withheld' (hidden so that a coded or small count elsewhere in the table
     cannot be recovered from totals, or its own denominator is under p20:min_group_size). Null
-    when the rate is published, and on suppressed rows (is_suppressed says why). -#}
+    when the rate is published, on suppressed rows (is_suppressed says why), and when the
+    denominator is 0 (no rate exists). -#}
 {% macro coded_pct(count_column, n_column, hidden, is_suppressed='is_suppressed') %}
     case
-        when {{ is_suppressed }} or not {{ hidden }} then null
+        when {{ is_suppressed }} or not {{ hidden }} or {{ n_column }} = 0 then null
         when {{ n_column }} >= {{ var('p20:min_group_size') }} and {{ pct_code(count_column, n_column) }} is not null
             then {{ pct_code(count_column, n_column) }}
         else 'withheld'

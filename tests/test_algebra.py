@@ -238,7 +238,8 @@ def test_suppression_codes_rates_that_would_reveal_all_or_none(tiny_run):
             assert f"{rate}_coded" in rows, f"{table}.{rate} has no code column"
             code = rows[f"{rate}_coded"]
             assert code.dropna().isin(labels).all(), f"{table}.{rate}_coded: {sorted(set(code.dropna()) - labels)}"
-            assert (rows["is_suppressed"] | rows[rate].notna() | code.notna()).all(), f"{table}.{rate}: null, no code"
+            no_rate = rows["is_suppressed"] | (rows[denominator] == 0)
+            assert (no_rate | rows[rate].notna() | code.notna()).all(), f"{table}.{rate}: null, no code"
             assert rows.loc[code.notna(), rate].isna().all(), f"{table}.{rate}: a coded rate is shown"
             n_coded += int((code.notna() & (code != "withheld")).sum())
         for gap in [c for c in rows.columns if c.startswith("pct_") and c.endswith("_gap_to_all")]:
