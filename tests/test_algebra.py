@@ -1,7 +1,10 @@
 """The grade-8 algebra marts, checked three ways: recomputed from the raw synthetic extracts
 (custodian zone, raw ids, pandas; not from dbt) the counts per school and year match exactly;
 the take-up rates match the generator's planted per-school truth within sampling error; and
-no aggregate shows a count or rate for a group under the minimum size."""
+no aggregate (agg_ mart) shows a count or rate for a group under the minimum size, leaves a
+hidden cell that a published total gives away (within a school or the district, or across the
+schools against the district row), or shows a rate or count near 0% or 100% that top/bottom
+coding should hide."""
 
 import csv
 import math
@@ -135,23 +138,114 @@ def test_algebra_take_up_matches_planted_school_rates(tiny_run):
     assert ((p_mart - p_truth).abs() <= 3 * se).all(), pd.DataFrame({"truth": p_truth, "mart": p_mart, "se": se})
 
 
-def test_no_aggregate_shows_a_small_group(tiny_run):
+def aggregate_marts(zones) -> dict[str, pd.DataFrame]:
+    tables = mart(zones, "select table_name from information_schema.tables "
+                         "where table_schema = 'marts' and table_name like 'agg_%'")["table_name"].tolist()
+    return {table: mart(zones, f"select * from marts.{table}") for table in sorted(tables)}
+
+
+def subgroup_tables(marts: dict[str, pd.DataFrame]):
+    """Each agg_ mart as cells of subgroup tables (macros/subgroups.sql): (name, cells, table
+    columns, unit column, whether columns run across units). A school-level mart whose
+    district-level twin is published is joined to it, the district as one more unit, so that a
+    group is also a column across the schools with the district's row as its total."""
+    for table, rows in marts.items():
+        if "__district_" in table and table.replace("__district_", "__school_") in marts:
+            continue  # checked with its school-level twin
+        table_columns = [c for c in ("school_year", "subject") if c in rows.columns]
+        unit = "school_code" if "school_code" in rows.columns else None
+        district = marts.get(table.replace("__school_", "__district_")) if unit else None
+        if district is not None:
+            rows = pd.concat([rows, district.assign(school_code="district")], ignore_index=True)
+        yield table, rows, table_columns, unit, district is not None
+
+
+def lone_hidden_lines(cells: pd.DataFrame, hidden: pd.Series, table_columns, unit, across) -> list[tuple]:
+    """The rows (a unit's groups of one type with the unit's all-students total) and columns (one
+    group across the units) that hold exactly one hidden cell: a total minus the shown cells
+    would give that one away. Keys only, never counts."""
+    cells = cells.assign(hidden=hidden.to_numpy())
+    lone = []
+    for key, unit_cells in cells.groupby(table_columns + ([unit] if unit else [])):
+        total = unit_cells.loc[unit_cells["subgroup_type"] == "all", "hidden"].sum()
+        parts = unit_cells[unit_cells["subgroup_type"] != "all"].groupby("subgroup_type")["hidden"].sum()
+        lone += [("row", key, t) for t, n in (parts + total).items() if n == 1]
+    if across:
+        columns = cells.groupby(table_columns + ["subgroup_type", "subgroup_value"])["hidden"].sum()
+        lone += [("column", key) for key, n in columns.items() if n == 1]
+    return lone
+
+
+def published_rates(rows: pd.DataFrame):
+    """(rate, its count column or None, its denominator column) for each rate a mart publishes."""
+    for rate in [c for c in rows.columns if c.startswith("pct_") and not c.endswith(("_coded", "_gap_to_all"))]:
+        count = "n_" + rate.removeprefix("pct_")
+        yield rate, count if count in rows.columns else None, "n_ready_known" if rate == "pct_ready" else "n_students"
+
+
+def test_suppression_shows_no_small_group_and_leaves_no_lone_hidden_cell(tiny_run):
     """Every agg_ mart: a suppressed row shows no count or rate; a shown row has at least the
-    minimum group size; and no subgroup type has exactly one suppressed group (else the total
-    minus the others would reveal it)."""
+    minimum group size; and no row of a subgroup table (a unit's groups of one type, with its
+    all-students total) and no column (one group across the schools, with the district's row,
+    where a district mart publishes the same groups) holds exactly one hidden cell, be it a
+    suppressed group or a count hidden beside a coded rate: the total minus the others would
+    reveal it."""
     minimum = int(project_var("min_group_size"))
-    tables = mart(tiny_run, "select table_name from information_schema.tables "
-                            "where table_schema = 'marts' and table_name like 'agg_%'")["table_name"].tolist()
-    assert len(tables) >= 2
-    n_suppressed = 0
-    for table in tables:
-        rows = mart(tiny_run, f"select * from marts.{table}")
+    marts = aggregate_marts(tiny_run)
+    assert len(marts) >= 4
+    n_suppressed = n_across = 0
+    for table, rows in marts.items():
         shown = [c for c in rows.columns if c.startswith(("n_", "pct_"))]
         hidden = rows[rows["is_suppressed"]]
         n_suppressed += len(hidden)
         assert hidden[shown].isna().all().all(), f"{table} shows a suppressed group"
         assert (rows.loc[~rows["is_suppressed"], "n_students"] >= minimum).all(), table
-        keys = [c for c in rows.columns if c in ("school_year", "school_code", "subgroup_type")]
-        per_type = rows[rows["subgroup_type"] != "all"].groupby(keys)["is_suppressed"].agg(["sum", "size"])
-        assert not ((per_type["sum"] == 1) & (per_type["size"] > 1)).any(), f"{table}: a lone suppressed group"
+    for table, cells, table_columns, unit, across in subgroup_tables(marts):
+        n_across += across
+        flags = {"is_suppressed": cells["is_suppressed"]}
+        flags.update({rate: cells[rate].isna() for rate, _, _ in published_rates(cells)})
+        for flag, hidden in flags.items():
+            lone = lone_hidden_lines(cells, hidden, table_columns, unit, across)
+            assert not lone, f"{table}: {len(lone)} lines with a lone cell hidden by {flag}, e.g. {lone[0]}"
+    assert n_across == 1, "the algebra school and district marts are checked as one table"
     assert n_suppressed > 0 and not math.isnan(n_suppressed)
+
+
+def test_suppression_codes_rates_that_would_reveal_all_or_none(tiny_run):
+    """Every rate an agg_ mart publishes lies more than its size band's bound (var
+    p20:pct_coding_bands) from 0% and 100%, so that no rate or count says that (nearly) all or
+    none of a small group had an outcome; a coded rate is null beside its code ('<=b', '>=c'
+    or 'withheld') and shows no count, and no gap to all students gives a hidden rate away."""
+    bands = sorted(project_var("pct_coding_bands"), key=lambda band: band["min_students"])
+
+    def bound(n: float) -> float:
+        """The bound of the band with the largest min_students <= n (smaller groups: the first)."""
+        fitting = [band["bound_pct"] for band in bands if n >= band["min_students"]]
+        return fitting[-1] if fitting else bands[0]["bound_pct"]
+
+    labels = {f"<={b['bound_pct']}" for b in bands} | {f">={100 - b['bound_pct']}" for b in bands} | {"withheld"}
+    n_rates = n_coded = 0
+    for table, rows in aggregate_marts(tiny_run).items():
+        for rate, count, denominator in published_rates(rows):
+            n_rates += 1
+            shown = rows[rows[rate].notna()]
+            b = shown[denominator].map(bound)
+            assert ((shown[rate] >= b) & (shown[rate] <= 100 - b)).all(), f"{table}.{rate} near 0% or 100%"
+            if count:
+                assert rows[count].isna().equals(rows[rate].isna()), f"{table}.{count} beside a coded {rate}"
+                c, n = shown[count], shown[denominator]
+                assert ((100 * c > b * n) & (100 * (n - c) > b * n)).all(), f"{table}.{count} near none or all"
+            assert f"{rate}_coded" in rows, f"{table}.{rate} has no code column"
+            code = rows[f"{rate}_coded"]
+            assert code.dropna().isin(labels).all(), f"{table}.{rate}_coded: {sorted(set(code.dropna()) - labels)}"
+            no_rate = rows["is_suppressed"] | (rows[denominator] == 0)
+            assert (no_rate | rows[rate].notna() | code.notna()).all(), f"{table}.{rate}: null, no code"
+            assert rows.loc[code.notna(), rate].isna().all(), f"{table}.{rate}: a coded rate is shown"
+            n_coded += int((code.notna() & (code != "withheld")).sum())
+        for gap in [c for c in rows.columns if c.startswith("pct_") and c.endswith("_gap_to_all")]:
+            rate = gap.removesuffix("_gap_to_all")
+            keys = [c for c in ("school_year", "subject") if c in rows.columns]
+            all_hidden = rows[rows["subgroup_type"] == "all"].set_index(keys)[rate].isna()
+            beside_hidden = rows[rate].isna() | all_hidden.reindex(pd.MultiIndex.from_frame(rows[keys])).to_numpy()
+            assert rows.loc[beside_hidden, gap].isna().all(), f"{table}.{gap} gives a hidden {rate} away"
+    assert n_rates >= 4 and n_coded > 0

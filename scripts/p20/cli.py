@@ -305,7 +305,10 @@ def _print_summary() -> None:
     ).fetchall()
     algebra = con.execute(
         """
-        select school_year, n_students, pct_ready, pct_took_algebra1, pct_passed_algebra1
+        select school_year, n_students,
+               coalesce(cast(pct_ready as varchar), pct_ready_coded),
+               coalesce(cast(pct_took_algebra1 as varchar), pct_took_algebra1_coded),
+               coalesce(cast(pct_passed_algebra1 as varchar), pct_passed_algebra1_coded)
         from marts.agg_grade8_algebra__district_subgroup
         where subgroup_type = 'all'
         order by school_year

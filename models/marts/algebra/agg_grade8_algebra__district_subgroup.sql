@@ -1,1 +1,1 @@
-{{ grade8_algebra_subgroup_aggregate(['school_year']) }}
+{{ grade8_algebra_subgroup_aggregate('district') }}

@@ -57,9 +57,14 @@ counted as (
     group by groups.school_code, groups.subgroup_type, groups.subgroup_value, composition.share_sed
 ),
 
-suppressed as (
-    {{ with_suppression('counted', ['school_code', 'subgroup_type']) }}
+small as (
+    select *, n_students < {{ var('p20:min_group_size') }} as is_small
+    from counted
 ),
+
+-- within each school: a race/ethnicity hidden alone would be the school's all-students count
+-- minus the others (no district row of these groups is published, so no column rule)
+{{ complementary_suppression('suppressed', 'small', [], 'school_code') }},
 
 -- least squares across the schools where the group is shown: actual = a + b x share_sed
 fits as (
