@@ -6,9 +6,9 @@ month) or drop. A file with more or fewer fields than the policy knows is refuse
 column can never slip through. Rows move as Arrow columns, in file order, through three
 stages side by side: a reader thread parses the next file (Arrow's CSV reader) and
 dictionary-encodes its id columns; this thread looks up the distinct ids' tokens (only ids never
-seen before are hashed, in Python) and maps them back by index; a writer thread writes and hashes
-the previous file, and a flusher waits for the disk. The outbox is written under a temporary name
-and renamed into place with its manifest.
+seen before are hashed, in Python) and maps them back by index; a writer thread renders and
+writes the previous file, and a flusher takes its sha256 and waits for the disk. The outbox is
+written under a temporary name and renamed into place with its manifest.
 """
 
 import datetime as dt
@@ -202,25 +202,24 @@ def _read_text(path: Path, extract: Extract) -> pa.Table:
     _refuse_layout_breaks(path, extract)
 
 
-def write_lines(columns: list[pa.ChunkedArray], out: Path) -> str:
-    """Write columns as caret-delimited lines (no header, no quoting, '\\n' line ends); returns
-    the file's sha256."""
+def render_lines(columns: list[pa.ChunkedArray]) -> pa.Buffer:
+    """Columns as caret-delimited lines: no header, no quoting, '\\n' line ends."""
     table = pa.table(columns, names=[str(i) for i in range(len(columns))])
     sink = pa.BufferOutputStream()
     try:
         pcsv.write_csv(table, sink, WRITE)
-        body = sink.getvalue()
+        return sink.getvalue()
     except pa.ArrowInvalid:  # a '"' in a value (Arrow refuses it unquoted): join by hand
         lines = pc.binary_join_element_wise(*columns, DELIMITER)
-        body = "".join(f"{line}\n" for line in lines.to_pylist()).encode()
-    with open(out, "wb") as f:
-        f.write(body)
-    return hashlib.sha256(body).hexdigest()
+        return pa.py_buffer("".join(f"{line}\n" for line in lines.to_pylist()).encode())
 
 
-def _fsync(path: Path) -> None:
+def _hash_and_flush(body: pa.Buffer, path: Path) -> str:
+    """The sha256 of a file's bytes, once they are on disk."""
+    sha256 = hashlib.sha256(body).hexdigest()
     with open(path, "rb") as f:
         os.fsync(f.fileno())
+    return sha256
 
 
 def pseudonymise_columns(
@@ -256,18 +255,19 @@ def pseudonymise(raw_dir: Path, outbox: Path, key_path: Path | None = None) -> d
         ThreadPoolExecutor(max_workers=1) as writer,
         ThreadPoolExecutor(max_workers=1) as flusher,
     ):
-        # Stages side by side: the reader parses the next file and the writer writes the
-        # previous one (Arrow and hashlib let go of the GIL), the flusher waits for the disk
-        # (atomic_dir's own fsync then finds the files clean), while this thread looks up
-        # tokens (the part that needs Python).
+        # Stages side by side: the reader parses the next file, the writer renders and writes
+        # the previous one, the flusher hashes it and waits for the disk (atomic_dir's own fsync
+        # then finds the files clean): Arrow and hashlib let go of the GIL. This thread looks
+        # up tokens (the part that needs Python).
         reading = reader.submit(read_raw, *todo[0][:2])
         writing: dict[Path, Future] = {}
-        flushing: list[Future] = []
 
-        def write_then_flush(columns: list[pa.ChunkedArray], out: Path) -> str:
-            sha256 = write_lines(columns, out)
-            flushing.append(flusher.submit(_fsync, out))  # before the write counts as done
-            return sha256
+        def write_file(columns: list[pa.ChunkedArray], out: Path) -> Future:
+            """Render and write a file; its hash and fsync go on to the flusher."""
+            body = render_lines(columns)
+            with open(out, "wb") as f:
+                f.write(body)
+            return flusher.submit(_hash_and_flush, body, out)
 
         for i, (path, extract, year) in enumerate(todo):
             table = reading.result()  # a refusal of this file is raised here, in file order
@@ -277,7 +277,7 @@ def pseudonymise(raw_dir: Path, outbox: Path, key_path: Path | None = None) -> d
             columns = pseudonymise_columns(table, extract, year, tokens)
             if writing:  # at most one file waits to be written: memory stays at ~3 files
                 next(reversed(writing.values())).result()
-            writing[path] = writer.submit(write_then_flush, columns, tmp / out_name)
+            writing[path] = writer.submit(write_file, columns, tmp / out_name)
             entries[path] = {
                 "file": out_name,
                 "extract": extract.name,
@@ -286,10 +286,8 @@ def pseudonymise(raw_dir: Path, outbox: Path, key_path: Path | None = None) -> d
                 "columns": extract.outbox_columns,
             }
             del table, columns
-        for path, done in writing.items():
-            entries[path]["sha256"] = done.result()
-        for done in flushing:
-            done.result()
+        for path, written in writing.items():
+            entries[path]["sha256"] = written.result().result()  # written, then hashed and flushed
         # The escrow is written before the outbox appears: a token never leaves without it.
         for id_kind in tokens.known:
             escrow.write_crosswalk(id_kind, tokens.crosswalk(id_kind), escrow_key, fingerprint)
