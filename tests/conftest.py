@@ -1,5 +1,6 @@
 """Shared fixtures: isolated zones per test session, and one tiny end-to-end pipeline run."""
 
+import atexit
 import json
 import os
 import shutil
@@ -10,7 +11,15 @@ from pathlib import Path
 
 import pytest
 
+from p20.teardown import quiet_interpreter_shutdown
+
 REPO = Path(__file__).resolve().parents[1]
+
+
+def pytest_configure(config):
+    """Keep DuckDB's teardown report (see p20.teardown) out of the test log, in the controller
+    and in every xdist worker."""
+    atexit.register(quiet_interpreter_shutdown)
 
 
 @dataclass

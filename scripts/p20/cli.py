@@ -5,8 +5,6 @@ Exit codes: 0 ok, 1 rejected input, 2 usage error. Expected failures print one l
 
 import atexit
 import functools
-import os
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +15,7 @@ from rich.table import Table
 
 from p20 import paths
 from p20.errors import P20Error, UsageError
+from p20.teardown import quiet_interpreter_shutdown
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 keys_app = typer.Typer(no_args_is_help=True, help="The partnership key (custodian zone only).")
@@ -25,15 +24,7 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
 
 
-@atexit.register
-def _quiet_interpreter_shutdown() -> None:
-    """After GX has run SQL on DuckDB, DuckDB 2.0's bindings (nanobind) print some 50 lines of
-    "leaked instances" while the interpreter tears down: harmless (the process is ending, the
-    exit code is set) but noise on every `p20 load`. Registered first, so it runs after every
-    other exit handler, once all of p20's own output is written."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+atexit.register(quiet_interpreter_shutdown)  # first registered, so it runs last
 
 
 def expected_errors(fn):
