@@ -3,7 +3,7 @@
 Per extract file: every column is handled as the column policy (seeds/extract_columns.csv)
 says: keep, tokenise (HMAC of the normalised id, per id kind), coarsen (birth date to year and
 month) or drop. A file with more or fewer fields than the policy knows is refused, so a new
-column can never slip through. Rows move as Arrow columns, in file order, through three
+column can never slip through. Rows move as Arrow columns, in file order, through four
 stages side by side: a reader thread parses the next file (Arrow's CSV reader) and
 dictionary-encodes its id columns; this thread looks up the distinct ids' tokens (only ids never
 seen before are hashed, in Python) and maps them back by index; a writer thread renders and
