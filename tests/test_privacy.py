@@ -52,20 +52,21 @@ def test_canaries_and_key_bytes_are_nowhere_in_outbox_or_warehouse(tiny_run):
     needles = _needles(tiny_run)
     # The canaries really were in the raw extracts (the test could fail).
     raw_text = b"".join(p.read_bytes() for p in (tiny_run.custodian / "raw").glob("*.txt"))
-    for name in ("canary ssid", "canary first name", "exact birth date"):
-        assert needles[name] in raw_text, name
+    assert [n for n in ("canary ssid", "canary first name", "exact birth date") if needles[n] not in raw_text] == []
     files = [*tiny_run.warehouse.rglob("*"), *(tiny_run.custodian / "outbox").rglob("*")]
     files = [p for p in files if p.is_file()]
     assert any(p.suffix == ".parquet" for p in files) and any(p.name == "manifest.json" for p in files)
     assert any("target" in p.parts and p.name == "manifest.json" for p in files)  # dbt artifacts
+    # Findings name the needle and the place, never its value: a failing run must not print
+    # a key or an id into the CI log (pytest would show the operands of a bare `in`).
+    found = []
     for path in files:
         data = path.read_bytes()
-        for name, needle in needles.items():
-            assert needle not in data, f"{name} found in {path}"
-    for where, text in _table_dumps(tiny_run).items():
-        for name, needle in needles.items():
-            if "raw bytes" not in name:
-                assert needle.decode() not in text, f"{name} found in {where}"
+        found += [(name, str(path)) for name, needle in needles.items() if needle in data]
+    found += [(name, where) for where, text in _table_dumps(tiny_run).items()
+              for name, needle in needles.items()
+              if "raw bytes" not in name and needle.decode() in text]
+    assert found == []
 
 
 def test_escrow_stays_in_the_custodian_zone(tiny_run):
@@ -76,7 +77,18 @@ def test_escrow_stays_in_the_custodian_zone(tiny_run):
     assert leaked == []
 
 
+# An SSID is a 9-10 digit integer standing alone: not inside a hex token, and not the
+# fractional part of a decimal (a mean over 512 students can end in exactly nine digits).
+SSID_LIKE = re.compile(r"(?<![0-9a-f.])\d{9,10}(?![0-9a-f])")
+
+
+def test_the_ssid_pattern_tells_ids_from_tokens_and_fractions():
+    assert SSID_LIKE.search(",0246813579,") and SSID_LIKE.search(",246813579\n")
+    assert not SSID_LIKE.search(",41.312109375,")  # a float mean, seen in CI on 2026-11-24
+    assert not SSID_LIKE.search(",9f0246813579ab,")  # part of a token
+
+
 def test_no_value_in_the_warehouse_looks_like_an_ssid(tiny_run):
-    ssid_like = re.compile(r"(?<![0-9a-f])\d{9,10}(?![0-9a-f])")
-    for where, text in _table_dumps(tiny_run).items():
-        assert not ssid_like.search(text), f"an SSID-like number in {where}"
+    tables = _table_dumps(tiny_run)
+    assert len(tables) > 20
+    assert [where for where, text in tables.items() if SSID_LIKE.search(text)] == []

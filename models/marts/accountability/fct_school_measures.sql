@@ -1,6 +1,8 @@
 -- Every measure of the multiple-measures index per school, year and reporting group, with its
 -- student count, whether it counts (var p20:index_min_group_size) and its level 1-10 from the
--- cut points frozen in seeds/index_level_cuts.csv.
+-- cut points frozen in seeds/index_level_cuts.csv. Values are rounded to the cuts' 4 decimals:
+-- a float mean's last bits depend on the order DuckDB's threads add it up, and a published
+-- value (and its level) must be the same on every build.
 {%- set measures = [
     ('ela_proficiency', "avg(case when ela_met then 100.0 when not ela_met then 0.0 end)", "count(ela_met)"),
     ('math_proficiency', "avg(case when math_met then 100.0 when not math_met then 0.0 end)", "count(math_met)"),
@@ -57,7 +59,7 @@ long as (
         reporting_group,
         '{{ measure }}' as measure,
         {{ n }} as n_students,
-        {{ value }} as measure_value
+        round({{ value }}, 4) as measure_value
     from student_groups
     group by school_year, school_code, reporting_group
     union all
@@ -68,7 +70,7 @@ long as (
         reporting_group,
         'graduation' as measure,
         count(*) as n_students,
-        avg(case when is_graduate then 100.0 else 0.0 end) as measure_value
+        round(avg(case when is_graduate then 100.0 else 0.0 end), 4) as measure_value
     from cohort_groups
     group by school_year, school_code, reporting_group
 ),
