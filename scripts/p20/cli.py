@@ -17,7 +17,8 @@ from p20 import paths
 from p20.errors import P20Error, UsageError
 from p20.teardown import quiet_interpreter_shutdown
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+# A traceback (a bug) never shows local variables: they may hold key bytes or ids.
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__, pretty_exceptions_show_locals=False)
 keys_app = typer.Typer(no_args_is_help=True, help="The partnership key (custodian zone only).")
 app.add_typer(keys_app, name="keys")
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -94,6 +95,19 @@ def keys_export_manifest_key(
 
     path = keys.write_secret(out_path or keys.manifest_key_path(), keys.manifest_key(keys.load_master_key()))
     out.print(f"keys: manifest key written to {path}")
+
+
+@keys_app.command("export-release-key")
+@expected_errors
+def keys_export_release_key(
+    out_path: Annotated[Path | None, typer.Option("--out", help="where the research zone keeps it")] = None,
+):
+    """Write the release key (derived; `p20 release` re-keys tokens per project with it; it
+    cannot make a token from an id)."""
+    from p20 import keys
+
+    path = keys.write_secret(out_path or keys.release_key_path(), keys.release_key(keys.load_master_key()))
+    out.print(f"keys: release key written to {path}")
 
 
 @keys_app.command("fingerprint")
@@ -217,6 +231,23 @@ def build(ctx: typer.Context):
         raise typer.Exit(1)
 
 
+@app.command()
+@expected_errors
+def release(
+    dsa: Annotated[str, typer.Argument(help="a data-sharing agreement id (seeds/dsa_agreements.csv)")],
+):
+    """Write the marts a data-sharing agreement allows, under project tokens, as a sealed bundle."""
+    from p20.release import release as run
+
+    record = run(dsa)
+    rows = sum(t["rows"] for t in record["tables"].values())
+    out.print(
+        f"release: {len(record['tables'])} marts, {rows} rows under DSA {dsa} -> "
+        f"{paths.warehouse_dir() / 'releases' / dsa / record['release_id']}",
+        markup=False,
+    )
+
+
 @app.command("freeze-index-cuts")
 @expected_errors
 def freeze_index_cuts(
@@ -263,6 +294,8 @@ def demo(
         keys.init_escrow_key()
     if not keys.manifest_key_path().exists():  # one machine plays both zones in the demo
         keys.write_secret(keys.manifest_key_path(), keys.manifest_key(keys.load_master_key()))
+    if not keys.release_key_path().exists():
+        keys.write_secret(keys.release_key_path(), keys.release_key(keys.load_master_key()))
     manifest = run_pseudonymise(paths.raw_dir(), paths.outbox_dir())
     out.print(f"2/4 pseudonymise: {len(manifest['files'])} extracts -> {paths.outbox_dir()}")
     outcomes = run_load(paths.outbox_dir(), on_file=_progress_bar("validating"))

@@ -15,7 +15,6 @@ import fcntl
 import hmac
 import html
 import json
-import os
 import shutil
 import sys
 import uuid
@@ -33,8 +32,10 @@ from p20.errors import RejectedInput, UsageError
 from p20.policy import Extract, code_set, extracts, project_var
 from p20.textio import (
     DELIMITER,
+    append_jsonl,
     atomic_dir,
     file_sha256,
+    read_jsonl,
     register_lines,
     remove_stale_temporaries,
     sql_str,
@@ -82,29 +83,11 @@ def exclusive_lock(warehouse: Path) -> Iterator[None]:
 
 
 def read_ledger() -> list[dict]:
-    path = paths.ledger_path()
-    if not path.exists():
-        return []
-    records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:  # a torn last line from a crash: ignored, never rewritten
-                continue
-    return records
+    return read_jsonl(paths.ledger_path())
 
 
 def append_ledger(record: dict) -> None:
-    path = paths.ledger_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = (json.dumps(record, sort_keys=True) + "\n").encode()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    append_jsonl(paths.ledger_path(), record)
 
 
 def current_loads(ledger: list[dict]) -> dict[tuple[str, int], dict]:

@@ -11,6 +11,10 @@ or others can read them. Three secrets:
 - the manifest key, derived from the master key and handed to the research zone
   ($P20_MANIFEST_KEY_FILE, default warehouse/keys/manifest.key) so that `p20 load` can check a
   manifest's HMAC. It reveals nothing of the master key or the token keys (HKDF is one-way).
+- the release key, derived likewise and handed to the research zone ($P20_RELEASE_KEY_FILE,
+  default warehouse/keys/release.key): `p20 release` derives each agreement's project key from
+  it, so one project's tokens never join another's or the warehouse's. It works on tokens only:
+  it cannot make a token from an id.
 """
 
 import base64
@@ -33,6 +37,7 @@ KEY_BYTES = 32
 MASTER_KEY_ENV = "P20_MASTER_KEY"  # base64 of the 32 key bytes, for runners without a key file
 ESCROW_KEY_ENV = "P20_ESCROW_KEY"
 MANIFEST_KEY_FILE_ENV = "P20_MANIFEST_KEY_FILE"
+RELEASE_KEY_FILE_ENV = "P20_RELEASE_KEY_FILE"
 
 
 def master_key_path() -> Path:
@@ -47,6 +52,12 @@ def manifest_key_path() -> Path:
     """Where the research zone keeps the manifest key."""
     override = os.environ.get(MANIFEST_KEY_FILE_ENV)
     return Path(override) if override else paths.warehouse_dir() / "keys" / "manifest.key"
+
+
+def release_key_path() -> Path:
+    """Where the research zone keeps the release key."""
+    override = os.environ.get(RELEASE_KEY_FILE_ENV)
+    return Path(override) if override else paths.warehouse_dir() / "keys" / "release.key"
 
 
 def write_secret(path: Path, key: bytes) -> Path:
@@ -112,6 +123,14 @@ def load_manifest_key() -> bytes:
     )
 
 
+def load_release_key() -> bytes:
+    return read_secret(
+        release_key_path(),
+        hint="the custodian exports it with `p20 keys export-release-key` "
+        f"(or point {RELEASE_KEY_FILE_ENV} at it)",
+    )
+
+
 def derive_key(master: bytes, purpose: str) -> bytes:
     """A purpose key: HKDF-SHA256 with the purpose label as `info` (e.g. 'token:student')."""
     return HKDF(
@@ -121,6 +140,10 @@ def derive_key(master: bytes, purpose: str) -> bytes:
 
 def manifest_key(master: bytes) -> bytes:
     return derive_key(master, "manifest")
+
+
+def release_key(master: bytes) -> bytes:
+    return derive_key(master, "release")
 
 
 def fingerprint(master: bytes) -> str:
@@ -147,20 +170,26 @@ def tokeniser(master: bytes, id_kind: str):
 
 
 def tokenise_many(master: bytes, id_kind: str, raw_values: list[str]) -> tuple[list[str], list[str]]:
-    """Normalised ids and their tokens for a list of distinct raw ids (empty ids get None).
-    The same HMAC as `tokeniser`, with the keyed state computed once and copied per id
-    (cryptography's HMAC copies in C: 1.8x the ids/s of the standard library's)."""
-    keyed = crypto_hmac.HMAC(derive_key(master, f"token:{id_kind}"), hashes.SHA256())
+    """Normalised ids and their tokens for a list of distinct raw ids (empty ids get None):
+    the same HMAC as `tokeniser`."""
     normalised = [normalise_id(v) for v in raw_values]
-    tokens = []
-    for n in normalised:
-        if not n:
-            tokens.append(None)
+    return normalised, hmac_hex_many(derive_key(master, f"token:{id_kind}"), normalised)
+
+
+def hmac_hex_many(key: bytes, values: list[str | None]) -> list[str | None]:
+    """HMAC-SHA256(key, value) as hex for each value (empty or None gives None). The keyed
+    state is computed once and copied per value (cryptography's HMAC copies in C: 1.8x the
+    values/s of the standard library's)."""
+    keyed = crypto_hmac.HMAC(key, hashes.SHA256())
+    out = []
+    for value in values:
+        if not value:
+            out.append(None)
             continue
         h = keyed.copy()
-        h.update(n.encode())
-        tokens.append(h.finalize().hex())
-    return normalised, tokens
+        h.update(value.encode())
+        out.append(h.finalize().hex())
+    return out
 
 
 def mac(key: bytes, payload: bytes) -> str:

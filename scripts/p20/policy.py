@@ -34,7 +34,7 @@ class Extract:
         return [c.outbox_column for c in self.columns if c.action != "drop"]
 
 
-def _read_seed(name: str) -> list[dict[str, str]]:
+def read_seed(name: str) -> list[dict[str, str]]:
     with open(SEEDS_DIR / f"{name}.csv", newline="", encoding="utf-8") as f:
         return list(csv.DictReader(f))
 
@@ -43,7 +43,7 @@ def _read_seed(name: str) -> list[dict[str, str]]:
 def extracts() -> dict[str, Extract]:
     """Extract name -> layout, in the order the seed lists them (schools first: others refer to it)."""
     grouped: dict[str, list[dict[str, str]]] = {}
-    for row in _read_seed("extract_columns"):
+    for row in read_seed("extract_columns"):
         if row["action"] not in ACTIONS:
             raise ValueError(f"seeds/extract_columns.csv: unknown action {row['action']!r}")
         grouped.setdefault(row["extract"], []).append(row)
@@ -77,7 +77,7 @@ def policy_version() -> str:
 @cache
 def code_set(seed: str) -> list[str]:
     """The accepted values of a code set: the first column of its seed."""
-    rows = _read_seed(seed)
+    rows = read_seed(seed)
     if not rows:
         return []
     first = next(iter(rows[0]))

@@ -95,6 +95,32 @@ def write_json_atomic(path: Path, payload: object) -> None:
     os.replace(tmp, path)
 
 
+def read_jsonl(path: Path) -> list[dict]:
+    """The records of an append-only JSON-lines ledger ([] when there is none yet)."""
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError:  # a torn last line from a crash: ignored, never rewritten
+                continue
+    return records
+
+
+def append_jsonl(path: Path, record: dict) -> None:
+    """Append one record as one line with one write, fsynced: a crash tears at most that line."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = (json.dumps(record, sort_keys=True) + "\n").encode()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def remove_stale_temporaries(root: Path) -> int:
     """Remove `.tmp-*` leftovers of a crashed run under `root`; returns how many."""
     if not root.exists():

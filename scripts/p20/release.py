@@ -1,0 +1,326 @@
+"""`p20 release <dsa>`: the marts a data-sharing agreement (DSA) allows, as one bundle for its
+project, checked against the agreement's terms and sealed for the auditors.
+
+The terms are data: seeds/dsa_agreements.csv (who, until when, which school years, whether
+student-level rows may leave) and seeds/dsa_tables.csv (which public marts, which columns left
+out). A release is refused (exit 1) when the agreement is not in force, lists a mart that is not
+public, asks for student-level rows it does not allow, or when the marts are not a green dbt
+build newer than the newest load. Every attempt, released or refused, is a line in
+warehouse/ledger/releases.jsonl.
+
+Tokens are re-keyed per project: each `<kind>_token` column (student, teacher, section,
+incident) becomes HMAC-SHA256(project key, warehouse token), where the project key is HKDF of
+the release key with the agreement's id. Two projects' bundles never join with each other or
+back to the warehouse, while a project's own tables join among themselves. Only distinct tokens
+are hashed; the rows stay in DuckDB.
+
+A bundle is written under a temporary name and renamed into place:
+warehouse/releases/<dsa_id>/<release_id>/ holds one Parquet file per mart, release.json (terms,
+per-file rows, columns and sha256, the dbt build and the current loads the marts came from,
+sealed with an HMAC) and README.txt for the recipients.
+"""
+
+import datetime as dt
+import hmac
+import json
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from p20 import keys, paths
+from p20.errors import RejectedInput, UsageError
+from p20.gate import current_loads
+from p20.policy import read_seed
+from p20.textio import append_jsonl, atomic_dir, file_sha256, read_jsonl, sql_str
+
+RELEASE_FORMAT = "p20-release/1"
+MARTS_SCHEMA = "marts"
+TOKEN_SUFFIX = "_token"
+
+
+@dataclass(frozen=True)
+class Agreement:
+    dsa_id: str
+    project_title: str
+    recipient: str
+    signed_on: dt.date
+    expires_on: dt.date
+    first_school_year: int
+    last_school_year: int
+    allows_student_level: bool
+    tables: dict[str, tuple[str, ...]]  # mart -> columns left out
+
+    def in_force(self, day: dt.date) -> bool:
+        return self.signed_on <= day <= self.expires_on
+
+
+def agreements() -> dict[str, Agreement]:
+    tables: dict[str, dict[str, tuple[str, ...]]] = {}
+    for row in read_seed("dsa_tables"):
+        excluded = tuple(c.strip() for c in row["excluded_columns"].split(";") if c.strip())
+        tables.setdefault(row["dsa_id"], {})[row["model"]] = excluded
+    return {
+        row["dsa_id"]: Agreement(
+            dsa_id=row["dsa_id"],
+            project_title=row["project_title"],
+            recipient=row["recipient"],
+            signed_on=dt.date.fromisoformat(row["signed_on"]),
+            expires_on=dt.date.fromisoformat(row["expires_on"]),
+            first_school_year=int(row["first_school_year"]),
+            last_school_year=int(row["last_school_year"]),
+            allows_student_level=row["allows_student_level"].strip().lower() == "true",
+            tables=tables.get(row["dsa_id"], {}),
+        )
+        for row in read_seed("dsa_agreements")
+    }
+
+
+def releases_dir() -> Path:
+    return paths.warehouse_dir() / "releases"
+
+
+def release_ledger_path() -> Path:
+    return paths.warehouse_dir() / "ledger" / "releases.jsonl"
+
+
+def dbt_target_dir() -> Path:
+    """Where `p20 build` keeps dbt's manifest and run results (see p20.build)."""
+    return paths.warehouse_dir() / "dbt" / "target"
+
+
+def project_key(release_key: bytes, dsa_id: str, kind: str) -> bytes:
+    return keys.derive_key(release_key, f"project:{dsa_id}/{kind}")
+
+
+def seal(release_key: bytes, payload: dict) -> str:
+    """The HMAC of a release.json without its `mac` field (canonical JSON)."""
+    body = json.dumps({k: v for k, v in payload.items() if k != "mac"}, sort_keys=True).encode()
+    return keys.mac(keys.derive_key(release_key, "release-seal"), body)
+
+
+def seal_is_valid(release_key: bytes, payload: dict) -> bool:
+    return hmac.compare_digest(seal(release_key, payload), str(payload.get("mac", "")))
+
+
+# ---------------------------------------------------------------- checks before anything is written
+
+
+def _public_marts() -> dict[str, dict]:
+    """Public models of the last build's manifest: name -> manifest node."""
+    manifest_path = dbt_target_dir() / "manifest.json"
+    if not manifest_path.exists():
+        raise UsageError(f"{manifest_path}: no dbt build of this warehouse; run `p20 build` first")
+    nodes = json.loads(manifest_path.read_text(encoding="utf-8"))["nodes"].values()
+    return {n["name"]: n for n in nodes if n["resource_type"] == "model" and n.get("access") == "public"}
+
+
+def check_build(models: list[str], ledger: list[dict]) -> dict:
+    """The last dbt run must be a green build, newer than the newest landing, that built every
+    released model. Returns its run results' metadata."""
+    results_path = dbt_target_dir() / "run_results.json"
+    if not results_path.exists():
+        raise UsageError(f"{results_path}: no dbt build of this warehouse; run `p20 build` first")
+    run = json.loads(results_path.read_text(encoding="utf-8"))
+    if run["args"].get("which") != "build":
+        raise RejectedInput(f"{results_path}: the last dbt run was `{run['args'].get('which')}`, not a build; run `p20 build`")
+    failed = sorted(r["unique_id"] for r in run["results"] if r["status"] not in ("success", "pass", "skipped", "warn"))
+    if failed:
+        raise RejectedInput(
+            f"{results_path}: the last dbt build had {len(failed)} failing nodes "
+            f"({', '.join(failed[:5])}{', ...' if len(failed) > 5 else ''}); a release needs a green build"
+        )
+    built = {r["unique_id"].split(".")[-1] for r in run["results"] if r["status"] == "success"}
+    missing = [m for m in models if m not in built]
+    if missing:
+        raise RejectedInput(f"{results_path}: the last dbt build did not build {', '.join(missing)}; run `p20 build`")
+    started = run["metadata"]["invocation_started_at"]
+    newest = max((r["finished_at"] for r in ledger if r["outcome"] == "landed"), default="")
+    if newest and dt.datetime.fromisoformat(newest) > dt.datetime.fromisoformat(started.replace("Z", "+00:00")):
+        raise RejectedInput(
+            f"the marts were built at {started}, before the newest load ({newest}); run `p20 build`"
+        )
+    return {"invocation_id": run["metadata"]["invocation_id"], "invocation_started_at": started,
+            "manifest_sha256": file_sha256(dbt_target_dir() / "manifest.json")}
+
+
+def check_terms(agreement: Agreement, public: dict[str, dict], day: dt.date) -> None:
+    where = f"DSA {agreement.dsa_id}"
+    if not agreement.in_force(day):
+        raise RejectedInput(
+            f"{where} is not in force on {day} (signed {agreement.signed_on}, expires "
+            f"{agreement.expires_on}; seeds/dsa_agreements.csv); nothing released"
+        )
+    if not agreement.tables:
+        raise RejectedInput(f"{where} lists no marts in seeds/dsa_tables.csv; nothing released")
+    not_public = [m for m in agreement.tables if m not in public]
+    if not_public:
+        raise RejectedInput(
+            f"{where}: seeds/dsa_tables.csv lists {', '.join(not_public)}, which is not a public mart "
+            "of the last build; only public marts (access: public, enforced contract) can be released"
+        )
+    for model, excluded in agreement.tables.items():
+        columns = list(public[model]["columns"])
+        unknown = [c for c in excluded if c not in columns]
+        if unknown:
+            raise RejectedInput(f"{where}: {model} has no column {', '.join(unknown)} to leave out (seeds/dsa_tables.csv)")
+        tokens = [c for c in columns if c.endswith(TOKEN_SUFFIX) and c not in excluded]
+        if tokens and not agreement.allows_student_level:
+            raise RejectedInput(
+                f"{where} does not allow student-level rows, but {model} carries {', '.join(tokens)} "
+                "(seeds/dsa_agreements.csv allows_student_level)"
+            )
+
+
+# ---------------------------------------------------------------- the bundle
+
+
+def _year_filter(columns: list[str], agreement: Agreement) -> str:
+    first, last = agreement.first_school_year, agreement.last_school_year
+    if "school_year" in columns:
+        return f"where school_year between {first} and {last}"
+    if "first_school_year" in columns and "last_school_year" in columns:
+        return f"where first_school_year <= {last} and last_school_year >= {first}"
+    return ""
+
+
+def _token_maps(con: duckdb.DuckDBPyConnection, selects: dict[str, tuple[list[str], str]],
+                release_key: bytes, dsa_id: str) -> dict[str, int]:
+    """One table `project_tokens_<kind>` (warehouse_token, project_token) per token kind, over
+    the distinct tokens of every released row. Returns the number of tokens per kind."""
+    by_kind: dict[str, list[str]] = {}
+    for model, (columns, where) in selects.items():
+        for column in columns:
+            if column.endswith(TOKEN_SUFFIX):
+                kind = column.removesuffix(TOKEN_SUFFIX)
+                by_kind.setdefault(kind, []).append(f"select {column} as token from wh.{MARTS_SCHEMA}.{model} {where}")
+    counts = {}
+    for kind, parts in sorted(by_kind.items()):
+        distinct = con.sql(f"select distinct token from ({' union all '.join(parts)}) where token is not null")
+        warehouse_tokens = distinct.fetch_arrow_table().column("token").to_pylist()
+        mapped = keys.hmac_hex_many(project_key(release_key, dsa_id, kind), warehouse_tokens)
+        con.register(f"project_tokens_{kind}", pa.table({"warehouse_token": warehouse_tokens, "project_token": mapped}))
+        counts[kind] = len(warehouse_tokens)
+    return counts
+
+
+def _select_sql(model: str, columns: list[str], where: str) -> str:
+    outputs, joins = [], []
+    for column in columns:
+        if column.endswith(TOKEN_SUFFIX):
+            kind = column.removesuffix(TOKEN_SUFFIX)
+            alias = f"map_{column}"
+            outputs.append(f"{alias}.project_token as {column}")
+            joins.append(f"left join project_tokens_{kind} as {alias} on released.{column} = {alias}.warehouse_token")
+        else:
+            outputs.append(f"released.{column}")
+    return (
+        f"select {', '.join(outputs)} from (select * from wh.{MARTS_SCHEMA}.{model} {where}) as released "
+        + " ".join(joins)
+    )
+
+
+def new_release_id() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+
+
+def _readme(agreement: Agreement, record: dict) -> str:
+    lines = [
+        f"p20 release {record['release_id']} under data-sharing agreement {agreement.dsa_id}",
+        f"Project: {agreement.project_title}",
+        f"Recipient: {agreement.recipient}",
+        f"School years {agreement.first_school_year}-{agreement.last_school_year}; the agreement expires on "
+        f"{agreement.expires_on}: delete these files then, unless it is renewed.",
+        "",
+        "Tokens (columns ending in _token) are this project's own: they join the tables of this",
+        "release to each other, and to nothing else. Aggregates keep the warehouse's suppression",
+        "(no count or rate of a group under the minimum size; complementary cells hidden too).",
+        "",
+        "Files (rows, sha256):",
+        *(f"  {t['file']}  {t['rows']} rows  {t['sha256']}" for t in record["tables"].values()),
+        "",
+        "release.json holds the terms, the dbt build and the loads these numbers come from.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def release(dsa_id: str, today: dt.date | None = None) -> dict:
+    """Write one bundle for `dsa_id`; returns its release.json. Refusals are recorded too."""
+    day = today or dt.date.today()
+    terms = agreements()
+    if dsa_id not in terms:
+        known = ", ".join(sorted(terms)) or "none"
+        raise UsageError(f"no data-sharing agreement {dsa_id!r} in seeds/dsa_agreements.csv (known: {known})")
+    agreement = terms[dsa_id]
+    release_id = new_release_id()
+    attempt = {"release_id": release_id, "dsa_id": dsa_id, "started_at": dt.datetime.now(dt.UTC).isoformat()}
+    try:
+        release_key = keys.load_release_key()
+        ledger = read_jsonl(paths.ledger_path())
+        check_terms(agreement, _public_marts(), day)
+        build = check_build(list(agreement.tables), ledger)
+        record = _write_bundle(agreement, release_key, release_id, build, ledger)
+    except (RejectedInput, UsageError) as exc:
+        append_jsonl(release_ledger_path(), {**attempt, "outcome": "refused", "message": str(exc),
+                                             "finished_at": dt.datetime.now(dt.UTC).isoformat()})
+        raise
+    bundle = releases_dir() / dsa_id / release_id
+    append_jsonl(release_ledger_path(), {
+        **attempt, "outcome": "released", "message": "",
+        "path": str(bundle.relative_to(paths.warehouse_dir())),
+        "release_json_sha256": file_sha256(bundle / "release.json"),
+        "n_tables": len(record["tables"]), "n_rows": sum(t["rows"] for t in record["tables"].values()),
+        "finished_at": dt.datetime.now(dt.UTC).isoformat(),
+    })
+    return record
+
+
+def _write_bundle(agreement: Agreement, release_key: bytes, release_id: str, build: dict,
+                  ledger: list[dict]) -> dict:
+    db_path = paths.duckdb_path()
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach {sql_str(db_path)} as wh (read_only)")
+    except duckdb.IOException:
+        raise UsageError(f"{db_path}: cannot open the warehouse read-only (is dbt building it?)") from None
+    selects = {}
+    for model, excluded in agreement.tables.items():
+        columns = [r[0] for r in con.execute(
+            "select column_name from duckdb_columns() where database_name = 'wh' and schema_name = ? "
+            "and table_name = ? order by column_index", [MARTS_SCHEMA, model]).fetchall()]
+        kept = [c for c in columns if c not in excluded]
+        selects[model] = (kept, _year_filter(columns, agreement))
+    token_counts = _token_maps(con, selects, release_key, agreement.dsa_id)
+    loads = [
+        {"load_id": r["load_id"], "extract": r["extract"], "school_year": r["school_year"],
+         "file_sha256": r["file_sha256"], "rows": r["rows"]}
+        for r in sorted(current_loads(ledger).values(), key=lambda r: (r["extract"], r["school_year"]))
+    ]
+    terms = {k: (str(v) if isinstance(v, dt.date) else v) for k, v in asdict(agreement).items() if k != "tables"}
+    terms["tables"] = {m: list(ex) for m, ex in agreement.tables.items()}
+    record = {
+        "format": RELEASE_FORMAT,
+        "release_id": release_id,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(),
+        "dsa": terms,
+        "release_key_fingerprint": keys.fingerprint(release_key),
+        "tokens": {kind: {"distinct": n} for kind, n in token_counts.items()},
+        "lineage": {"dbt_build": build, "current_loads": loads},
+        "tables": {},
+    }
+    bundle = releases_dir() / agreement.dsa_id / release_id
+    with atomic_dir(bundle) as tmp:
+        for model, (columns, where) in selects.items():
+            target = tmp / f"{model}.parquet"
+            con.execute(f"copy ({_select_sql(model, columns, where)}) to {sql_str(target)} "
+                        "(format parquet, compression zstd)")
+            rows = con.execute(f"select count(*) from read_parquet({sql_str(target)})").fetchone()[0]
+            record["tables"][model] = {"file": target.name, "rows": rows, "columns": columns,
+                                       "sha256": file_sha256(target)}
+        record["mac"] = seal(release_key, record)
+        (tmp / "release.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        (tmp / "README.txt").write_text(_readme(agreement, record), encoding="utf-8")
+    con.close()
+    return record
