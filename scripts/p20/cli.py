@@ -248,6 +248,28 @@ def release(
     )
 
 
+@app.command()
+@expected_errors
+def audit():
+    """Check every load, the research zone's columns and tokens, every release against its
+    agreement, and the last build; write the evidence to warehouse/audit/. Exit 1 on findings."""
+    from p20.audit import audit as run
+
+    checks, folder = run()
+    table = Table(title="p20 audit", box=box.SIMPLE, padding=(0, 1))
+    for name in ("check", "examined", "findings"):
+        table.add_column(name)
+    for c in checks:
+        table.add_row(c.name, ", ".join(f"{n} {what}" for what, n in c.examined.items()), str(len(c.findings)))
+    out.print(table)
+    for c in checks:
+        for f in c.findings:
+            err.print(f"finding: {c.name}: {f['rule']}: {f['where']}", markup=False)
+    out.print(f"audit: report -> {folder}", markup=False)
+    if any(c.findings for c in checks):
+        raise typer.Exit(1)
+
+
 @app.command("freeze-index-cuts")
 @expected_errors
 def freeze_index_cuts(

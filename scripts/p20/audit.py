@@ -1,0 +1,243 @@
+"""`p20 audit`: the evidence an auditor asks for, checked from the files themselves.
+
+Four checks, each a count of what was examined and a list of findings (rule, place, count;
+never a value):
+- loads: every landed directory has its ledger record and the ledger every landed directory;
+  each landed load passed its whole suite, holds the rows its record says, and was made under
+  the key the warehouse trusts;
+- privacy: no table or landed file of the research zone has a column named like a raw
+  identifier of the column policy (seeds/extract_columns.csv: names, SSIDs, birth dates, ...),
+  and every `*_token` value in the marts is a 64-hex token;
+- releases: every bundle on disk is in the release ledger and every released one is on disk,
+  its seal and file hashes hold, it lists only what its agreement allows, and no bundle is kept
+  past the end of its agreement; no project token equals a warehouse token;
+- build: the last dbt build passed and is newer than the newest load.
+
+The report goes to warehouse/audit/<audit_id>/report.json and report.txt (written whole or not
+at all). Exit 0 with no findings, 1 with any.
+"""
+
+import datetime as dt
+import json
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from p20 import keys, paths, release
+from p20.errors import P20Error
+from p20.gate import LOAD_RECORD, TRUST_FILE, current_loads, read_ledger
+from p20.policy import extracts
+from p20.textio import atomic_dir, file_sha256, read_jsonl, sql_str
+
+TOKEN_PATTERN = "^[0-9a-f]{64}$"
+
+
+@dataclass
+class Check:
+    name: str
+    examined: dict[str, int] = field(default_factory=dict)
+    findings: list[dict] = field(default_factory=list)
+
+    def find(self, rule: str, where: str, count: int = 1) -> None:
+        self.findings.append({"rule": rule, "where": where, "count": count})
+
+
+def identifier_column_names() -> set[str]:
+    """Raw column names the policy keeps out of the research zone (dropped, tokenised or
+    coarsened under another name), e.g. ssid, first_name, birth_date."""
+    return {
+        c.raw_column.lower()
+        for e in extracts().values()
+        for c in e.columns
+        if c.action != "keep" and c.raw_column != c.outbox_column
+    }
+
+
+def _landed_dirs() -> dict[str, Path]:
+    return {p.name.removeprefix("load_id="): p for p in paths.landed_dir().glob("*/school_year=*/load_id=*")}
+
+
+def check_loads(con: duckdb.DuckDBPyConnection) -> Check:
+    check = Check("loads")
+    ledger = read_ledger()
+    landed = {r["load_id"]: r for r in ledger if r["outcome"] == "landed"}
+    on_disk = _landed_dirs()
+    trust_path = paths.warehouse_dir() / TRUST_FILE
+    trusted = json.loads(trust_path.read_text())["key_fingerprint"] if trust_path.exists() else None
+    current = {r["load_id"] for r in current_loads(ledger).values()}
+    check.examined = {"ledger records": len(ledger), "landed loads": len(landed), "landed directories": len(on_disk)}
+    for load_id in sorted(set(on_disk) - set(landed)):
+        check.find("a landed directory has no ledger record (it did not pass through the gate's record)", str(on_disk[load_id].relative_to(paths.warehouse_dir())))
+    for load_id, rec in sorted(landed.items()):
+        where = f"load {load_id} ({rec['file']})"
+        if load_id not in on_disk:
+            check.find("a landed load's directory is missing", where)
+            continue
+        if rec["n_failed_rules"] or (not rec.get("rekeyed_from") and rec["n_expectations"] == 0):
+            check.find("a landed load did not pass a whole suite", where)
+        stored = json.loads((on_disk[load_id] / LOAD_RECORD).read_text(encoding="utf-8"))
+        if stored.get("file_sha256") != rec["file_sha256"] or stored.get("rows") != rec["rows"]:
+            check.find("the landed record disagrees with the ledger (file hash or rows)", where)
+        rows = con.execute(
+            f"select count(*) from read_parquet({sql_str(on_disk[load_id] / '*.parquet')})"
+        ).fetchall()[0][0]
+        if rows != rec["rows"]:
+            check.find("landed rows differ from the ledger's count", where, abs(rows - rec["rows"]))
+        if trusted and load_id in current and rec["key_fingerprint"] != trusted:
+            check.find("a current landing was made under a key the warehouse does not trust", where)
+    return check
+
+
+def check_privacy(con: duckdb.DuckDBPyConnection) -> Check:
+    check = Check("privacy")
+    forbidden = identifier_column_names()
+    columns = con.execute(
+        "select schema_name, table_name, column_name from duckdb_columns() where database_name = 'wh'"
+    ).fetchall()
+    check.examined = {"warehouse columns": len(columns), "identifier names looked for": len(forbidden)}
+    for schema, table, column in columns:
+        if column.lower() in forbidden:
+            check.find("a warehouse table has a column named like a raw identifier", f"{schema}.{table}.{column}")
+    files = sorted(paths.landed_dir().rglob("*.parquet"))
+    check.examined["landed files"] = len(files)
+    if files:
+        names = con.execute(
+            "select distinct name from parquet_schema("
+            f"[{', '.join(sql_str(f) for f in files)}])"
+        ).fetchall()
+        for (name,) in names:
+            if name.lower() in forbidden:
+                check.find("a landed file has a column named like a raw identifier", name)
+    token_columns = [(s, t, c) for s, t, c in columns if s == release.MARTS_SCHEMA and c.endswith(release.TOKEN_SUFFIX)]
+    check.examined["token columns"] = len(token_columns)
+    for schema, table, column in token_columns:
+        bad = con.execute(
+            f'select count(*) from wh."{schema}"."{table}" where "{column}" is not null '
+            f"and not regexp_full_match(\"{column}\", '{TOKEN_PATTERN[1:-1]}')"
+        ).fetchall()[0][0]
+        if bad:
+            check.find("a token column holds values that are not 64-hex tokens", f"{schema}.{table}.{column}", bad)
+    return check
+
+
+def check_releases(con: duckdb.DuckDBPyConnection, today: dt.date) -> Check:
+    check = Check("releases")
+    ledger = read_jsonl(release.release_ledger_path())
+    released = {r["release_id"]: r for r in ledger if r["outcome"] == "released"}
+    bundles = {p.name: p for p in release.releases_dir().glob("*/*") if p.is_dir() and not p.name.startswith(".")}
+    terms = release.agreements()
+    check.examined = {"release attempts": len(ledger), "released": len(released),
+                      "refused": sum(r["outcome"] == "refused" for r in ledger), "bundles on disk": len(bundles)}
+    for release_id in sorted(set(bundles) - set(released)):
+        check.find("a bundle on disk has no release ledger record", str(bundles[release_id].relative_to(paths.warehouse_dir())))
+    try:
+        release_key = keys.load_release_key()
+    except P20Error:
+        release_key = None
+        if released:
+            check.find("release seals cannot be checked: no release key in this zone", str(keys.release_key_path()))
+    warehouse_tokens = _warehouse_token_table(con)
+    for release_id, rec in sorted(released.items()):
+        where = f"release {release_id} (DSA {rec['dsa_id']})"
+        bundle = bundles.get(release_id)
+        if bundle is None:
+            continue  # deleted at the end of its agreement: the ledger keeps its record
+        manifest_path = bundle / "release.json"
+        if not manifest_path.exists() or file_sha256(manifest_path) != rec["release_json_sha256"]:
+            check.find("release.json is missing or differs from the ledger's hash", where)
+            continue
+        record = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if release_key and not release.seal_is_valid(release_key, record):
+            check.find("the release's seal does not hold (changed after release)", where)
+        agreement = terms.get(rec["dsa_id"])
+        if agreement is None:
+            check.find("the release's agreement is no longer in seeds/dsa_agreements.csv", where)
+            continue
+        if not agreement.in_force(dt.date.fromisoformat(record["created_at"][:10])):
+            check.find("released outside the agreement's dates", where)
+        if today > agreement.expires_on:
+            check.find(f"bundle kept after its agreement expired on {agreement.expires_on}", where)
+        for model, table in record["tables"].items():
+            path = bundle / table["file"]
+            if model not in agreement.tables:
+                check.find("a released mart is not in the agreement", f"{where}: {model}")
+            if set(table["columns"]) & set(agreement.tables.get(model, ())):
+                check.find("a released mart keeps a column the agreement leaves out", f"{where}: {model}")
+            if not path.exists() or file_sha256(path) != table["sha256"]:
+                check.find("a released file is missing or changed", f"{where}: {table['file']}")
+                continue
+            for column in (c for c in table["columns"] if c.endswith(release.TOKEN_SUFFIX)):
+                shared = con.execute(
+                    f'select count(distinct "{column}") from read_parquet({sql_str(path)}) '
+                    f'where "{column}" in (select token from {warehouse_tokens})'
+                ).fetchall()[0][0]
+                if shared:
+                    check.find("a released token equals a warehouse token", f"{where}: {model}.{column}", shared)
+    return check
+
+
+def _warehouse_token_table(con: duckdb.DuckDBPyConnection) -> str:
+    """A temp table of every token in the marts (any kind): released tokens must hit none."""
+    columns = con.execute(
+        "select table_name, column_name from duckdb_columns() where database_name = 'wh' "
+        f"and schema_name = '{release.MARTS_SCHEMA}' and column_name like '%{release.TOKEN_SUFFIX}'"
+    ).fetchall()
+    parts = [f'select "{c}" as token from wh.{release.MARTS_SCHEMA}."{t}"' for t, c in columns] or ["select null as token"]
+    con.execute(f"create temp table warehouse_tokens as select distinct token from ({' union all '.join(parts)})")
+    return "warehouse_tokens"
+
+
+def check_build() -> Check:
+    check = Check("build")
+    results_path = release.dbt_target_dir() / "run_results.json"
+    if not results_path.exists():
+        check.find("no dbt build recorded for this warehouse", str(results_path))
+        return check
+    run = json.loads(results_path.read_text(encoding="utf-8"))
+    check.examined = {"dbt nodes": len(run["results"])}
+    for r in run["results"]:
+        if r["status"] not in ("success", "pass", "skipped", "warn"):
+            check.find(f"dbt node {r['status']}", r["unique_id"])
+    started = dt.datetime.fromisoformat(run["metadata"]["invocation_started_at"].replace("Z", "+00:00"))
+    newest = max((r["finished_at"] for r in read_ledger() if r["outcome"] == "landed"), default=None)
+    if newest and dt.datetime.fromisoformat(newest) > started:
+        check.find("the marts are older than the newest load (run p20 build)", str(results_path))
+    return check
+
+
+def audit(today: dt.date | None = None) -> tuple[list[Check], Path]:
+    """Run every check; write the report; returns the checks and the report's folder."""
+    day = today or dt.date.today()
+    con = duckdb.connect()
+    db_path = paths.duckdb_path()
+    if db_path.exists():
+        con.execute(f"attach {sql_str(db_path)} as wh (read_only)")
+    else:
+        con.execute("attach ':memory:' as wh")
+    checks = [check_loads(con), check_privacy(con), check_releases(con, day), check_build()]
+    con.close()
+    audit_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+    report = {
+        "audit_id": audit_id,
+        "audited_on": str(day),
+        "warehouse": str(paths.warehouse_dir()),
+        "checks": [{"name": c.name, "examined": c.examined, "findings": c.findings} for c in checks],
+        "n_findings": sum(len(c.findings) for c in checks),
+    }
+    folder = paths.warehouse_dir() / "audit" / audit_id
+    with atomic_dir(folder) as tmp:
+        (tmp / "report.json").write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        (tmp / "report.txt").write_text(render_text(report), encoding="utf-8")
+    return checks, folder
+
+
+def render_text(report: dict) -> str:
+    lines = [f"p20 audit {report['audit_id']} of {report['warehouse']} on {report['audited_on']}: "
+             f"{report['n_findings']} findings", ""]
+    for c in report["checks"]:
+        examined = ", ".join(f"{n} {what}" for what, n in c["examined"].items())
+        lines.append(f"{c['name']}: {len(c['findings'])} findings ({examined})")
+        lines += [f"  - {f['rule']}: {f['where']}" + (f" ({f['count']})" if f["count"] != 1 else "") for f in c["findings"]]
+    return "\n".join(lines) + "\n"
