@@ -253,6 +253,12 @@ def release(
 def audit():
     """Check every load, the research zone's columns and tokens, every release against its
     agreement, and the last build; write the evidence to warehouse/audit/. Exit 1 on findings."""
+    if not _audit_and_report():
+        raise typer.Exit(1)
+
+
+def _audit_and_report() -> bool:
+    """Run `p20 audit`'s checks, print their table and findings; True when there are none."""
     from p20.audit import audit as run
 
     checks, folder = run()
@@ -266,8 +272,7 @@ def audit():
         for f in c.findings:
             err.print(f"finding: {c.name}: {f['rule']}: {f['where']}", markup=False)
     out.print(f"audit: report -> {folder}", markup=False)
-    if any(c.findings for c in checks):
-        raise typer.Exit(1)
+    return not any(c.findings for c in checks)
 
 
 @app.command("freeze-index-cuts")
@@ -298,7 +303,7 @@ def demo(
     preset: Annotated[str, typer.Option(help="tiny | small")] = "small",
     seed: Annotated[int, typer.Option()] = 42,
 ):
-    """Synth -> keys -> pseudonymise -> load -> dbt build, then a summary of the marts."""
+    """Synth -> keys -> pseudonymise -> load -> dbt build, a summary of the marts, then an audit."""
     from p20 import keys
     from p20.build import dbt
     from p20.custodian import pseudonymise as run_pseudonymise
@@ -306,10 +311,10 @@ def demo(
     from p20.synth import generate, synth_marker_matches
 
     if synth_marker_matches(preset, seed, paths.custodian_dir()):
-        out.print(f"1/4 synth: {paths.raw_dir()} already holds the {preset} district, seed {seed}; kept")
+        out.print(f"1/5 synth: {paths.raw_dir()} already holds the {preset} district, seed {seed}; kept")
     else:
         generate(preset, seed, range(2016, 2026), paths.custodian_dir())
-        out.print(f"1/4 synth: {preset} district, seed {seed}, 2016-2025 -> {paths.raw_dir()}")
+        out.print(f"1/5 synth: {preset} district, seed {seed}, 2016-2025 -> {paths.raw_dir()}")
     if not keys.master_key_path().exists():
         keys.init_master_key()
     if not keys.escrow_key_path().exists():
@@ -319,20 +324,23 @@ def demo(
     if not keys.release_key_path().exists():
         keys.write_secret(keys.release_key_path(), keys.release_key(keys.load_master_key()))
     manifest = run_pseudonymise(paths.raw_dir(), paths.outbox_dir())
-    out.print(f"2/4 pseudonymise: {len(manifest['files'])} extracts -> {paths.outbox_dir()}")
+    out.print(f"2/5 pseudonymise: {len(manifest['files'])} extracts -> {paths.outbox_dir()}")
     outcomes = run_load(paths.outbox_dir(), on_file=_progress_bar("validating"))
     rejected = [o for o in outcomes if o.status == "rejected"]
     for o in rejected:
         err.print(f"rejected: {o.message}", markup=False)
     out.print(
-        f"3/4 load: {sum(o.status == 'landed' for o in outcomes)} landed, "
+        f"3/5 load: {sum(o.status == 'landed' for o in outcomes)} landed, "
         f"{sum(o.status == 'unchanged' for o in outcomes)} unchanged, {len(rejected)} rejected"
     )
     if rejected:
         raise typer.Exit(1)
-    out.print("4/4 dbt build ...")
+    out.print("4/5 dbt build ...")
     if not dbt(["build", "--quiet"]):
         err.print("p20: dbt build failed; see the log above")
+        raise typer.Exit(1)
+    out.print("5/5 audit: every load, the research zone's columns and tokens, every release, the build")
+    if not _audit_and_report():
         raise typer.Exit(1)
     _print_summary()
 
