@@ -16,7 +16,9 @@ marked as (
         mark_codes.grade_points >= {{ grade_points_of_var('p20:algebra_pass_min_mark') }} as is_passed,
         row_number() over (
             partition by course_marks.student_token, course_marks.school_year
-            order by course_marks.math_sequence_rank desc, course_marks.academic_term desc,
+            order by
+                course_marks.math_sequence_rank desc,
+                course_marks.academic_term desc,
                 mark_codes.grade_points desc
         ) as preference
     from course_marks

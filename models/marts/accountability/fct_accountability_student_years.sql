@@ -10,7 +10,10 @@ assessments as (
 ),
 
 growth as (
-    select student_token, school_year, avg(growth_points) as growth_points
+    select
+        student_token,
+        school_year,
+        avg(growth_points) as growth_points
     from {{ ref('fct_student_growth') }}
     group by student_token, school_year
 ),
@@ -60,8 +63,8 @@ final as (
         case when student_years.is_full_academic_year then ela.is_met_or_exceeded end as ela_met,
         case when student_years.is_full_academic_year then math.is_met_or_exceeded end as math_met,
         case when student_years.is_full_academic_year then growth.growth_points end as growth_points,
-        case when student_years.grade_level = '08' then
-            coalesce(
+        case
+            when student_years.grade_level = '08' then coalesce(
                 grade8_marks.gpa >= {{ var('p20:hs_ready_min_gpa') }}
                 and not grade8_marks.has_mark_below_minimum
                 and year_attendance.attendance_rate >= {{ var('p20:hs_ready_min_attendance_rate') }}
@@ -69,11 +72,13 @@ final as (
                 false
             )
         end as is_hs_ready,
-        case when school_attendance.counts_for_chronic_absence
-            then school_attendance.is_chronically_absent end as is_chronically_absent,
+        case
+            when school_attendance.counts_for_chronic_absence then school_attendance.is_chronically_absent
+        end as is_chronically_absent,
         coalesce(year_attendance.was_suspended, false) as was_suspended,
-        case when el_history.was_english_learner_at_year_start
-            then el_history.is_reclassified_in_year end as is_redesignated,
+        case
+            when el_history.was_english_learner_at_year_start then el_history.is_reclassified_in_year
+        end as is_redesignated,
         surveys.sel_mean,
         surveys.climate_mean
     from student_years

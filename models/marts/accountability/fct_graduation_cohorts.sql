@@ -68,7 +68,7 @@ outcomes as (
     from entry
     left join exits
         on entry.student_token = exits.student_token
-        and exits.school_year <= entry.cohort_year
+        and entry.cohort_year >= exits.school_year
     group by entry.student_token, entry.cohort_year
 ),
 

@@ -33,20 +33,32 @@ cohorts as (
 -- (from which fct_school_index picks a school's lowest-performing racial/ethnic group)
 student_groups as (
     {%- for group, condition in groups %}
-    select students.*, '{{ group }}' as reporting_group from students where {{ condition }}
+    select
+        students.*,
+        '{{ group }}' as reporting_group
+    from students
+    where {{ condition }}
     union all
     {%- endfor %}
-    select students.*, 'race_ethnicity:' || students.race_ethnicity as reporting_group
+    select
+        students.*,
+        'race_ethnicity:' || students.race_ethnicity as reporting_group
     from students
     where students.race_ethnicity is not null
 ),
 
 cohort_groups as (
     {%- for group, condition in groups %}
-    select cohorts.*, '{{ group }}' as reporting_group from cohorts where {{ condition }}
+    select
+        cohorts.*,
+        '{{ group }}' as reporting_group
+    from cohorts
+    where {{ condition }}
     union all
     {%- endfor %}
-    select cohorts.*, 'race_ethnicity:' || cohorts.race_ethnicity as reporting_group
+    select
+        cohorts.*,
+        'race_ethnicity:' || cohorts.race_ethnicity as reporting_group
     from cohorts
     where cohorts.race_ethnicity is not null
 ),

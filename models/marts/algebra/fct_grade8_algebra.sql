@@ -59,13 +59,18 @@ outcomes as (
     select
         grade8.student_token,
         grade8.school_year,
-        coalesce(bool_or(math_years.school_year <= grade8.school_year
-            and math_years.took_algebra1_or_higher), false) as took_algebra1_by_grade8,
-        coalesce(bool_or(math_years.school_year <= grade8.school_year
-            and math_years.passed_algebra1_or_higher), false) as passed_algebra1_by_grade8,
+        coalesce(bool_or(
+            math_years.school_year <= grade8.school_year
+            and math_years.took_algebra1_or_higher
+        ), false) as took_algebra1_by_grade8,
+        coalesce(bool_or(
+            math_years.school_year <= grade8.school_year
+            and math_years.passed_algebra1_or_higher
+        ), false) as passed_algebra1_by_grade8,
         coalesce(bool_or(math_years.passed_algebra1_or_higher), false) as passed_algebra1_by_grade9,
-        max(case when math_years.school_year = grade8.school_year
-            then math_years.math_course_family end) as g8_math_course_family
+        max(case
+            when math_years.school_year = grade8.school_year then math_years.math_course_family
+        end) as g8_math_course_family
     from grade8
     left join math_years
         on grade8.student_token = math_years.student_token
@@ -95,16 +100,19 @@ final as (
         grade7.g7_attendance_rate,
         grade7.g7_was_suspended,
         -- unknown (null) without a grade-7 year in the district; not ready without a score or mark
-        case when grade7.student_token is not null then coalesce(
-            grade7.g7_math_achievement_level >= {{ var('p20:algebra_ready_min_g7_math_level') }}
-            and grade7.g7_math_grade_points >= {{ grade_points_of_var('p20:algebra_ready_min_g7_math_mark') }},
-            false
-        ) end as is_algebra_ready,
+        case
+            when grade7.student_token is not null then coalesce(
+                grade7.g7_math_achievement_level >= {{ var('p20:algebra_ready_min_g7_math_level') }}
+                and grade7.g7_math_grade_points >= {{ grade_points_of_var('p20:algebra_ready_min_g7_math_mark') }},
+                false
+            )
+        end as is_algebra_ready,
         outcomes.took_algebra1_by_grade8,
         outcomes.passed_algebra1_by_grade8,
         -- unknown until the year after grade 8 is in the warehouse
-        case when grade8.school_year < last_year.school_year
-            then outcomes.passed_algebra1_by_grade9 end as passed_algebra1_by_grade9,
+        case
+            when grade8.school_year < last_year.school_year then outcomes.passed_algebra1_by_grade9
+        end as passed_algebra1_by_grade9,
         outcomes.g8_math_course_family,
         math_tests.achievement_level as g8_math_achievement_level
     from grade8

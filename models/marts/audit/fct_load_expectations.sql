@@ -8,8 +8,11 @@ loads as (
 
 final as (
     select
-        {{ dbt.concat(["expectations.attempt_id", "'-'", dbt.safe_cast("expectations.expectation_number", dbt.type_string())]) }}
-            as load_expectation_key,
+        {{ dbt.concat([
+            "expectations.attempt_id",
+            "'-'",
+            dbt.safe_cast("expectations.expectation_number", dbt.type_string()),
+        ]) }} as load_expectation_key,
         expectations.attempt_id,
         loads.load_id,
         loads.extract_name,

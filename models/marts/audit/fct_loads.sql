@@ -3,7 +3,8 @@ with loads as (
 ),
 
 landed as (
-    select * from loads where outcome = 'landed'
+    select * from loads
+    where outcome = 'landed'
 ),
 
 superseded as (

@@ -31,7 +31,9 @@ final as (
         days_excused,
         days_unexcused,
         case when days_expected > 0 then cast(days_attended as double) / days_expected end as attendance_rate,
-        case when days_expected > 0 then cast(days_expected - days_attended as double) / days_expected end as absence_rate,
+        case
+            when days_expected > 0 then cast(days_expected - days_attended as double) / days_expected
+        end as absence_rate,
         {{ is_chronically_absent('days_expected', 'days_attended') }} as is_chronically_absent,
         days_absent_oss + days_iss > 0 as was_suspended
     from student_years

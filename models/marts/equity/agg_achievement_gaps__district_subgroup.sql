@@ -44,7 +44,9 @@ counted as (
 ),
 
 small as (
-    select *, n_students < {{ var('p20:min_group_size') }} as is_small
+    select
+        *,
+        n_students < {{ var('p20:min_group_size') }} as is_small
     from counted
 ),
 
@@ -84,14 +86,17 @@ final as (
         {{ published_pct('withheld.n_met', 'withheld.n_students', 'withheld.is_met_hidden') }} as pct_met,
         {{ coded_pct('withheld.n_met', 'withheld.n_students', 'withheld.is_met_hidden', 'withheld.is_suppressed') }}
             as pct_met_coded,
-        case when not withheld.is_suppressed
-            then round(withheld.mean_distance_from_standard, 1) end as mean_distance_from_standard,
+        case
+            when not withheld.is_suppressed then round(withheld.mean_distance_from_standard, 1)
+        end as mean_distance_from_standard,
         -- a gap beside the all-students share would give a hidden share away
-        case when not withheld.is_met_hidden and not all_students.is_met_hidden
-            then round(100.0 * (withheld.n_met * 1.0 / withheld.n_students - all_students.share_met), 1)
+        case
+            when not withheld.is_met_hidden and not all_students.is_met_hidden
+                then round(100.0 * (withheld.n_met * 1.0 / withheld.n_students - all_students.share_met), 1)
         end as pct_met_gap_to_all,
-        case when not withheld.is_suppressed
-            then round(withheld.mean_distance_from_standard - all_students.mean_distance_from_standard, 1)
+        case
+            when not withheld.is_suppressed
+                then round(withheld.mean_distance_from_standard - all_students.mean_distance_from_standard, 1)
         end as distance_gap_to_all,
         withheld.is_suppressed
     from withheld

@@ -37,9 +37,19 @@ composition as (
 ),
 
 groups as (
-    select school_code, 'all' as subgroup_type, 'all' as subgroup_value, distance_from_standard from tested
+    select
+        school_code,
+        'all' as subgroup_type,
+        'all' as subgroup_value,
+        distance_from_standard
+    from tested
     union all
-    select school_code, 'race_ethnicity', race_ethnicity, distance_from_standard from tested
+    select
+        school_code,
+        'race_ethnicity' as subgroup_type,
+        race_ethnicity as subgroup_value,
+        distance_from_standard
+    from tested
     where race_ethnicity is not null
 ),
 
@@ -58,7 +68,9 @@ counted as (
 ),
 
 small as (
-    select *, n_students < {{ var('p20:min_group_size') }} as is_small
+    select
+        *,
+        n_students < {{ var('p20:min_group_size') }} as is_small
     from counted
 ),
 
@@ -118,8 +130,9 @@ final as (
         suppressed.subgroup_value,
         cast(case when not suppressed.is_suppressed then suppressed.n_students end as integer) as n_students,
         round(suppressed.share_sed, 3) as school_share_sed,
-        case when not suppressed.is_suppressed
-            then round(suppressed.mean_distance_from_standard, 1) end as mean_distance_from_standard,
+        case
+            when not suppressed.is_suppressed then round(suppressed.mean_distance_from_standard, 1)
+        end as mean_distance_from_standard,
         round(ranked.predicted_distance_from_standard, 1) as predicted_distance_from_standard,
         round(ranked.residual, 1) as residual,
         ranked.residual_percentile,

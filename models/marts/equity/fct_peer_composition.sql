@@ -50,7 +50,7 @@ members as (
         and prior_scores.school_year = course_marks.school_year - 1
     left join math_scores as current_scores
         on course_marks.student_token = current_scores.student_token
-        and current_scores.school_year = course_marks.school_year
+        and course_marks.school_year = current_scores.school_year
 ),
 
 section_groups as (
