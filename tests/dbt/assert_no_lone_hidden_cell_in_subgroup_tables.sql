@@ -26,9 +26,9 @@ with algebra as (
         subgroup_type,
         subgroup_value,
         is_suppressed,
-        n_took_algebra1 is null,
-        n_passed_algebra1 is null,
-        n_ready is null
+        n_took_algebra1 is null as is_took_algebra1_hidden,
+        n_passed_algebra1 is null as is_passed_algebra1_hidden,
+        n_ready is null as is_ready_hidden
     from {{ ref('agg_grade8_algebra__district_subgroup') }}
 ),
 

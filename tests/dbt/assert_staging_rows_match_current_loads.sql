@@ -5,20 +5,39 @@
 -- How to resolve: compare marts.fct_loads (is_current) with the landed/ folders of that extract
 -- and year; re-run `p20 load` to clear leftovers of a crashed load.
 with current_loads as (
-    select extract_name, school_year, load_id, n_rows
+    select
+        extract_name,
+        school_year,
+        load_id,
+        n_rows
     from {{ ref('fct_loads') }}
     where is_current
 ),
 
 staged as (
-    select 'schools' as extract_name, school_year, load_id, count(*) as n_rows
-    from {{ ref('stg_calpads__schools') }} group by school_year, load_id
+    select
+        'schools' as extract_name,
+        school_year,
+        load_id,
+        count(*) as n_rows
+    from {{ ref('stg_calpads__schools') }}
+    group by school_year, load_id
     union all
-    select 'students', school_year, load_id, count(*)
-    from {{ ref('stg_calpads__students') }} group by school_year, load_id
+    select
+        'students' as extract_name,
+        school_year,
+        load_id,
+        count(*) as n_rows
+    from {{ ref('stg_calpads__students') }}
+    group by school_year, load_id
     union all
-    select 'enrollments', school_year, load_id, count(*)
-    from {{ ref('stg_calpads__enrollments') }} group by school_year, load_id
+    select
+        'enrollments' as extract_name,
+        school_year,
+        load_id,
+        count(*) as n_rows
+    from {{ ref('stg_calpads__enrollments') }}
+    group by school_year, load_id
 )
 
 select

@@ -4,14 +4,17 @@
 -- mart (a join fanning out, or the overlap rule dropping a whole year).
 -- How to resolve: compare int_enrollments__primary_spans with fct_student_years for the year
 -- this returns, starting with students that changed school mid-year.
-with staged as (
+with primary_statuses as (
+    select enrollment_status from {{ ref('enrollment_status_codes') }}
+    where is_primary
+),
+
+staged as (
     select
         school_year,
         count(distinct student_token) as n_students
     from {{ ref('stg_calpads__enrollments') }}
-    where enrollment_status in (
-        select enrollment_status from {{ ref('enrollment_status_codes') }} where is_primary
-    )
+    where enrollment_status in (select primary_statuses.enrollment_status from primary_statuses)
     group by school_year
 ),
 
