@@ -24,8 +24,15 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
+# sqlfluff's dbt templater opens the profile's DuckDB file, so lint gets a scratch warehouse of
+# its own (target/ is dbt's scratch space, never committed). Macro files are not linted: the dbt
+# templater skips them; their SQL is linted where a model or test renders it.
+SQL_LINT_WAREHOUSE := target/sqlfluff/warehouse
+
 lint: $(STAMP)
 	$(BIN)/ruff check scripts tests
+	mkdir -p $(SQL_LINT_WAREHOUSE)
+	P20_WAREHOUSE_DIR=$(SQL_LINT_WAREHOUSE) $(BIN)/sqlfluff lint models tests/dbt
 
 clean-warehouse:
 	rm -rf warehouse target logs
