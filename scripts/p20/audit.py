@@ -218,6 +218,7 @@ def audit(today: dt.date | None = None) -> tuple[list[Check], Path]:
     """Run every check; write the report; returns the checks and the report's folder."""
     day = today or dt.date.today()
     con = duckdb.connect()
+    con.execute("set enable_progress_bar = false")  # a report, not a terminal animation
     db_path = paths.duckdb_path()
     if db_path.exists():
         con.execute(f"attach {sql_str(db_path)} as wh (read_only)")
