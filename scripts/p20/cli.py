@@ -167,6 +167,23 @@ def pseudonymise(
 
 @app.command()
 @expected_errors
+def link(
+    raw: Annotated[Path | None, typer.Argument(help="folder of raw extracts (preschool/, nsc/ inside)")] = None,
+    outbox: Annotated[Path | None, typer.Option(help="the outbox `p20 pseudonymise` wrote")] = None,
+):
+    """Match preschool and college records (no district id) to students; add them to the outbox."""
+    from p20.link import link as run
+    from p20.link import threshold
+
+    for r in run(raw or paths.raw_dir(), outbox or paths.outbox_dir()):
+        out.print(
+            f"link: {r.extract}: {len(r.files)} files, {r.rows} rows, {r.matched_rows} matched "
+            f"(match probability >= {threshold()})"
+        )
+
+
+@app.command()
+@expected_errors
 def load(outbox: Annotated[Path | None, typer.Argument(help="an outbox folder")] = None):
     """Validate each extract with its GX suite; land what passes, quarantine what fails."""
     from p20.gate import load as run
