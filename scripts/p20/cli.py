@@ -280,8 +280,14 @@ def demo(
         keys.init_escrow_key()
     if not keys.manifest_key_path().exists():  # one machine plays both zones in the demo
         keys.write_secret(keys.manifest_key_path(), keys.manifest_key(keys.load_master_key()))
+    from p20.link import link as run_link
+
     manifest = run_pseudonymise(paths.raw_dir(), paths.outbox_dir())
-    out.print(f"2/4 pseudonymise: {len(manifest['files'])} extracts -> {paths.outbox_dir()}")
+    linked = run_link(paths.raw_dir(), paths.outbox_dir())
+    out.print(
+        f"2/4 pseudonymise: {len(manifest['files'])} extracts; link: "
+        f"{sum(len(r.files) for r in linked)} files with no district id -> {paths.outbox_dir()}"
+    )
     outcomes = run_load(paths.outbox_dir(), on_file=_progress_bar("validating"))
     rejected = [o for o in outcomes if o.status == "rejected"]
     for o in rejected:

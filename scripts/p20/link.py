@@ -68,6 +68,7 @@ class Source:
     gender: str | None = None
     address: str | None = None
     high_school_code: str | None = None
+    grad_date: str | None = None  # high-school graduation date (compared by year)
     group_by_year: bool = False  # one student per (program) year, not per file
 
 
@@ -80,7 +81,7 @@ SOURCES = {
     "college_enrollments": Source(
         "college_enrollments", "nsc", re.compile(r"^nsc_detail_(\d{4})\.csv$"),
         first_name="first_name", last_name="last_name", birth_date="requester_return_field",
-        high_school_code="high_school_code",
+        high_school_code="high_school_code", grad_date="high_school_grad_date",
     ),
 }
 
@@ -179,6 +180,16 @@ def _name(col: str) -> str:
     return f"nullif(trim(regexp_replace({cleaned}, '\\s+', ' ', 'g')), '')"
 
 
+def _address(col: str) -> str:
+    cleaned = f"regexp_replace(strip_accents(upper(trim({col}))), '[^A-Z0-9 ]', '', 'g')"
+    return f"nullif(trim(regexp_replace({cleaned}, '\\s+', ' ', 'g')), '')"
+
+
+def _year(col: str) -> str:
+    """The year of a CCYYMMDD date (null when it is not one)."""
+    return f"substr({_birth_date(col)}, 1, 4)"
+
+
 def _birth_date(col: str) -> str:
     return f"case when try_strptime(trim({col}), '%Y%m%d') is not null and length(trim({col})) = 8 then trim({col}) end"
 
@@ -219,7 +230,7 @@ def district_identities(con: duckdb.DuckDBPyConnection, raw_dir: Path) -> int:
         with rows as (
             select m.ssid_n, {_name('first_name')} as first_name, {_name('last_name')} as last_name,
                    {_birth_date('birth_date')} as birth_date, {_code('gender')} as gender,
-                   {_name('address')} as address, academic_year
+                   {_address('address')} as address, academic_year
             from sinf join ssid_map as m using (ssid)
         ),
         tuples as (
@@ -241,10 +252,16 @@ def district_identities(con: duckdb.DuckDBPyConnection, raw_dir: Path) -> int:
             qualify row_number() over (
                 partition by m.ssid_n order by academic_year desc, enrollment_start_date desc, school_code
             ) = 1
+        ),
+        graduated as (
+            select m.ssid_n, max({_year('exit_date')}) as grad_year
+            from senr join ssid_map as m using (ssid)
+            where grade_level = '12' and completion_status = '100'
+            group by m.ssid_n
         )
         select best.ssid_n, best.first_name, best.last_name, best.birth_date, best.gender,
-               best.address, high_school.high_school_code
-        from best left join high_school using (ssid_n)
+               best.address, high_school.high_school_code, graduated.grad_year
+        from best left join high_school using (ssid_n) left join graduated using (ssid_n)
         """
     )
     return con.execute("select count(*) from district").fetchall()[0][0]
@@ -310,6 +327,8 @@ def _comparisons(source: Source) -> list:
         comparisons.append(cl.ExactMatch("address"))
     if source.high_school_code:
         comparisons.append(cl.ExactMatch("high_school_code"))
+    if source.grad_date:
+        comparisons.append(cl.ExactMatch("grad_year"))
     return comparisons
 
 
@@ -352,7 +371,7 @@ def _score(con: duckdb.DuckDBPyConnection, source: Source) -> None:
 
     cols = ["first_name", "last_name", "birth_date"] + [
         c for c in ("gender", "address", "high_school_code") if getattr(source, c)
-    ]
+    ] + (["grad_year"] if source.grad_date else [])
     con.sql(f"create or replace table splink_left as select identity_id as unique_id, {', '.join(cols)} from source_ids")
     con.sql(f"create or replace table splink_right as select ssid_n as unique_id, {', '.join(cols)} from district")
     db_api = DuckDBAPI(connection=con)
@@ -434,8 +453,9 @@ def link_source(
                    {_name(source.first_name)} as first_name, {_name(source.last_name)} as last_name,
                    {_birth_date(source.birth_date)} as birth_date,
                    {_code(source.gender) if source.gender else 'null'} as gender,
-                   {_name(source.address) if source.address else 'null'} as address,
-                   {_code(source.high_school_code) if source.high_school_code else 'null'} as high_school_code
+                   {_address(source.address) if source.address else 'null'} as address,
+                   {_code(source.high_school_code) if source.high_school_code else 'null'} as high_school_code,
+                   {_year(source.grad_date) if source.grad_date else 'null'} as grad_year
             from source_file
             """
         )
@@ -445,8 +465,13 @@ def link_source(
     con.sql(
         """
         create or replace temp table source_ids as
-        select row_number() over (order by group_key, first_name, last_name, birth_date, gender, address, high_school_code) as identity_id, *
-        from (select distinct group_key, first_name, last_name, birth_date, gender, address, high_school_code from source_rows)
+        select row_number() over (
+                   order by group_key, first_name, last_name, birth_date, gender, address, high_school_code, grad_year
+               ) as identity_id, *
+        from (
+            select distinct group_key, first_name, last_name, birth_date, gender, address, high_school_code, grad_year
+            from source_rows
+        )
         """
     )
     _score(con, source)
@@ -461,6 +486,7 @@ def link_source(
          and s.first_name is not distinct from r.first_name and s.last_name is not distinct from r.last_name
          and s.birth_date is not distinct from r.birth_date and s.gender is not distinct from r.gender
          and s.address is not distinct from r.address and s.high_school_code is not distinct from r.high_school_code
+         and s.grad_year is not distinct from r.grad_year
         join decided as d on d.identity_id = s.identity_id
         order by r.file_no, r.line
         """

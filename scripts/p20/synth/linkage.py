@@ -10,7 +10,8 @@ National Student Clearinghouse (NSC) StudentTracker detail report (part of `p20 
   per enrolment period; "N" rows keep the name and nothing else; ~5% of students found carry a
   FERPA block: "Y" with every college field blank) for the district's grade-12 leavers
   (graduates and drop-outs) plus ~3% who were never in the district's extracts. <year> is the
-  school year of the request (the last synthesised year; enrolments up to 31 December of it).
+  school year of the request: the one after the last synthesised year (asked in December, with
+  enrolments up to 31 December).
   "Your Unique Identifier" is blank: the file carries no district id. The requester return field
   carries the birth date the requester submitted (CCYYMMDD, blank when unknown), because the
   detail report has no birth-date column of its own and names alone do not separate students.
@@ -141,7 +142,7 @@ class LinkageCollector:
             frame[PRESCHOOL_COLUMNS].to_csv(raw / PRESCHOOL_DIR / name, index=False, lineterminator="\n")
             rows[f"{PRESCHOOL_DIR}/{name}"] = len(frame)
         pre_truth.to_csv(truth / "linkage_preschool.csv", index=False)
-        request_year = years.stop - 1
+        request_year = years.stop  # asked in the fall after the last school year
         nsc, nsc_truth, nsc_outcomes = _college(leavers, np.random.default_rng([seed, 21]), request_year)
         (raw / NSC_DIR).mkdir()
         name = f"nsc_detail_{request_year}.csv"
@@ -310,7 +311,7 @@ def _college(leavers: pd.DataFrame, rng: np.random.Generator, request_year: int)
     found = rng.random(n) < people["exit_reason"].map(P_COLLEGE).to_numpy()
     blocked = found & (rng.random(n) < P_FERPA)
     delay = np.where(rng.random(n) < P_DELAYED, rng.integers(1, 3, n), 0)
-    as_of = np.datetime64(f"{request_year}-12-31")
+    as_of = np.datetime64(f"{request_year - 1}-12-31")
     college_pick = rng.choice(len(COLLEGES), n, p=_college_shares())
     rows, outcome = [], []
     middle = np.where(rng.random(n) < 0.3, rng.choice(list("ABCDEFGJLMRS"), n), "")
