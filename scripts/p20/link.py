@@ -13,8 +13,9 @@ enrolments), matched to the district's students on identity fields, in the custo
    from a seeded random sample, m by expectation maximisation: deterministic for given files.
 4. Each source identity takes its best candidate; it is a match when the match probability is
    at least var `p20:link_match_threshold` (dbt_project.yml: the one place it is set), the best
-   candidate is not tied with another student, and no other identity of the same program year
-   (preschool) or file (college) claims the same student with a higher probability.
+   candidate is not tied with another student, no other identity of the same program year
+   (preschool) or file (college) claims the same student with a higher probability, and (for
+   preschool) no other row of the year carries the very same identity fields.
 5. The rows, with `matched_ssid` and `match_probability` added, go through the column policy
    (seeds/extract_columns.csv) as every extract does (p20.custodian.pseudonymise_columns):
    identity fields dropped, `matched_ssid` tokenised with the warehouse's student key (a blank
@@ -407,10 +408,12 @@ def _score(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     predictions.drop_table_from_database_and_remove_from_cache()
 
 
-def _decide(con: duckdb.DuckDBPyConnection, cutoff: float) -> None:
+def _decide(con: duckdb.DuckDBPyConnection, cutoff: float, one_row_per_student: bool) -> None:
     """Table `decided` (identity_id, ssid_n or null, match_probability): the best candidate,
     a match when >= cutoff, not tied with another student, and not claimed by a better identity
-    of the same group (program year / file)."""
+    of the same group (program year / file). With one_row_per_student (a preschool year), an
+    identity on more than one row of its year (two children the file cannot tell apart) is
+    not matched: which row is the district's child is unknowable."""
     con.sql(
         f"""
         create or replace temp table decided as
@@ -429,6 +432,7 @@ def _decide(con: duckdb.DuckDBPyConnection, cutoff: float) -> None:
         )
         select source_ids.identity_id,
                case when claimed.match_probability >= {cutoff} and claimed.n_same = 1 and claimed.claim_rank = 1
+                    and (source_ids.n_rows = 1 or not {one_row_per_student})
                     then claimed.ssid_n end as ssid_n,
                round(claimed.match_probability, 4) as match_probability
         from source_ids left join claimed using (identity_id)
@@ -469,13 +473,15 @@ def link_source(
                    order by group_key, first_name, last_name, birth_date, gender, address, high_school_code, grad_year
                ) as identity_id, *
         from (
-            select distinct group_key, first_name, last_name, birth_date, gender, address, high_school_code, grad_year
+            select group_key, first_name, last_name, birth_date, gender, address, high_school_code, grad_year,
+                   count(*) as n_rows
             from source_rows
+            group by all
         )
         """
     )
     _score(con, source)
-    _decide(con, cutoff)
+    _decide(con, cutoff, one_row_per_student=source.group_by_year)
     rows = con.execute(
         """
         select r.file_no, r.line, coalesce(d.ssid_n, '') as matched_ssid,
