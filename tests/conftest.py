@@ -61,11 +61,16 @@ def mart(zones: Zones, sql: str):
         con.close()
 
 
-def n_extract_files() -> int:
-    """Files in a ten-year outbox: one per extract kind per school year."""
-    from p20.policy import extracts
+# Linked files `p20 link` adds to a ten-year outbox (2016-2025): preschool program years
+# 2014-2024 (one or two years before kindergarten) and one NSC request (school year 2026).
+N_LINKED_FILES = 12
 
-    return 10 * len(extracts())
+
+def n_extract_files() -> int:
+    """Files in a ten-year outbox: one per extract kind per school year, and the linked ones."""
+    from p20.policy import pseudonymised_extracts
+
+    return 10 * len(pseudonymised_extracts()) + N_LINKED_FILES
 
 
 def new_zones(root: Path) -> Zones:

@@ -71,3 +71,32 @@ def test_identifier_column_and_malformed_token_in_the_warehouse_are_found(audite
     assert ("a warehouse table has a column named like a raw identifier", "marts.scratch.first_name") in found
     assert ("a token column holds values that are not 64-hex tokens", "marts.scratch.student_token") in found
     assert "Zebulonia" not in json.dumps(found) and "0246813579" not in json.dumps(found)
+
+
+def test_a_release_that_ships_warehouse_tokens_is_found(audited, tmp_path, monkeypatch):
+    """A bundle whose hashes and seal hold but whose tokens were never re-keyed (as a faulty
+    or bypassed release would write it)."""
+    from p20 import keys, release
+    from p20.textio import file_sha256
+
+    zones = copy_zones(audited, tmp_path)
+    monkeypatch.setenv("P20_WAREHOUSE_DIR", str(zones.warehouse))
+    (bundle,) = (zones.warehouse / "releases" / "demo-algebra-2026").iterdir()
+    target = bundle / "dim_students.parquet"
+    con = duckdb.connect(str(zones.warehouse / "p20.duckdb"), read_only=True)
+    con.execute(f"copy (select * exclude (birth_year_month) from marts.dim_students) to '{target}' (format parquet)")
+    con.close()
+    record = json.loads((bundle / "release.json").read_text())
+    record["tables"]["dim_students"]["sha256"] = file_sha256(target)
+    record["mac"] = release.seal(keys.load_release_key(), record)
+    (bundle / "release.json").write_text(json.dumps(record))
+    ledger = zones.warehouse / "ledger" / "releases.jsonl"
+    lines = [json.loads(x) for x in ledger.read_text().splitlines()]
+    lines[-1]["release_json_sha256"] = file_sha256(bundle / "release.json")
+    ledger.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    found = _findings(zones, monkeypatch)
+    n_students = len(duckdb.sql(f"select 1 from '{target}'"))
+    assert found == [("a released token equals a warehouse token",
+                      f"release {bundle.name} (DSA demo-algebra-2026): dim_students.student_token")]
+    checks, _ = audit.audit()
+    assert next(c for c in checks if c.name == "releases").findings[0]["count"] == n_students

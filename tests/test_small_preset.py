@@ -6,7 +6,8 @@ checks that need statistical power or the README's own data. They share one modu
 - a regression on the peer-composition mart recovers a within-race peer effect larger than the
   cross-race one;
 - the algebra counts match a recomputation from the raw extracts;
-- the README's researcher questions run as written and answer with rows.
+- the README's researcher questions run as written and answer with rows;
+- p20 link meets its precision and recall floors against the planted truth.
 """
 
 import json
@@ -77,3 +78,15 @@ def test_readme_question_answers(small_run, number):
     query = researcher_queries()[number]
     rows = mart(small_run, query)
     assert len(rows) > 0, query.splitlines()[0]
+
+
+def test_link_precision_and_recall_on_the_small_preset(small_run):
+    """p20 link against the planted truth with statistical power (about 6,000 preschool and
+    19,000 NSC rows): the floors of tests/test_link.py hold here too."""
+    from test_link import FLOORS, measure
+
+    measured = measure(small_run.custodian)
+    for extract, floor in FLOORS.items():
+        q = measured[extract]
+        assert q["rows"] > 3000, (extract, q)
+        assert q["precision"] >= floor["precision"] and q["recall"] >= floor["recall"], (extract, q)

@@ -138,7 +138,7 @@ def check_releases(con: duckdb.DuckDBPyConnection, today: dt.date) -> Check:
         release_key = None
         if released:
             check.find("release seals cannot be checked: no release key in this zone", str(keys.release_key_path()))
-    warehouse_tokens = _warehouse_token_table(con)
+    shipped: list[tuple[str, Path, str]] = []  # (where, file, token column) to check at the end
     for release_id, rec in sorted(released.items()):
         where = f"release {release_id} (DSA {rec['dsa_id']})"
         bundle = bundles.get(release_id)
@@ -168,25 +168,32 @@ def check_releases(con: duckdb.DuckDBPyConnection, today: dt.date) -> Check:
             if not path.exists() or file_sha256(path) != table["sha256"]:
                 check.find("a released file is missing or changed", f"{where}: {table['file']}")
                 continue
-            for column in (c for c in table["columns"] if c.endswith(release.TOKEN_SUFFIX)):
-                shared = con.execute(
-                    f'select count(distinct "{column}") from read_parquet({sql_str(path)}) '
-                    f'where "{column}" in (select token from {warehouse_tokens})'
-                ).fetchall()[0][0]
-                if shared:
-                    check.find("a released token equals a warehouse token", f"{where}: {model}.{column}", shared)
+            shipped += [(f"{where}: {model}.{c}", path, c) for c in table["columns"] if c.endswith(release.TOKEN_SUFFIX)]
+    for where, count in _tokens_also_in_the_warehouse(con, shipped).items():
+        check.find("a released token equals a warehouse token", where, count)
     return check
 
 
-def _warehouse_token_table(con: duckdb.DuckDBPyConnection) -> str:
-    """A temp table of every token in the marts (any kind): released tokens must hit none."""
-    columns = con.execute(
+def _tokens_also_in_the_warehouse(con: duckdb.DuckDBPyConnection, shipped: list[tuple[str, Path, str]]) -> dict[str, int]:
+    """Released token columns -> how many of their tokens occur in any token column of the
+    marts. The released tokens (small) are the hash side; each mart column is streamed past
+    them, so memory stays at the size of the releases, not of the warehouse."""
+    if not shipped:
+        return {}
+    parts = [f"select {i} as part, {c} as token from read_parquet({sql_str(path)})" for i, (_, path, c) in enumerate(shipped)]
+    con.execute(f"create temp table released_tokens as select distinct part, token from ({' union all '.join(parts)}) where token is not null")
+    mart_columns = con.execute(
         "select table_name, column_name from duckdb_columns() where database_name = 'wh' "
         f"and schema_name = '{release.MARTS_SCHEMA}' and column_name like '%{release.TOKEN_SUFFIX}'"
     ).fetchall()
-    parts = [f'select "{c}" as token from wh.{release.MARTS_SCHEMA}."{t}"' for t, c in columns] or ["select null as token"]
-    con.execute(f"create temp table warehouse_tokens as select distinct token from ({' union all '.join(parts)})")
-    return "warehouse_tokens"
+    hits: dict[int, set] = {}
+    for table, column in mart_columns:
+        for part, n in con.execute(
+            f'select released.part, count(distinct released.token) from wh.{release.MARTS_SCHEMA}."{table}" as mart '
+            f'inner join released_tokens as released on mart."{column}" = released.token group by released.part'
+        ).fetchall():
+            hits.setdefault(part, set()).add(n)
+    return {shipped[part][0]: max(ns) for part, ns in sorted(hits.items())}
 
 
 def check_build() -> Check:
@@ -211,6 +218,7 @@ def audit(today: dt.date | None = None) -> tuple[list[Check], Path]:
     """Run every check; write the report; returns the checks and the report's folder."""
     day = today or dt.date.today()
     con = duckdb.connect()
+    con.execute("set enable_progress_bar = false")  # a report, not a terminal animation
     db_path = paths.duckdb_path()
     if db_path.exists():
         con.execute(f"attach {sql_str(db_path)} as wh (read_only)")

@@ -181,6 +181,23 @@ def pseudonymise(
 
 @app.command()
 @expected_errors
+def link(
+    raw: Annotated[Path | None, typer.Argument(help="folder of raw extracts (preschool/, nsc/ inside)")] = None,
+    outbox: Annotated[Path | None, typer.Option(help="the outbox `p20 pseudonymise` wrote")] = None,
+):
+    """Match preschool and college records (no district id) to students; add them to the outbox."""
+    from p20.link import link as run
+    from p20.link import threshold
+
+    for r in run(raw or paths.raw_dir(), outbox or paths.outbox_dir()):
+        out.print(
+            f"link: {r.extract}: {len(r.files)} files, {r.rows} rows, {r.matched_rows} matched "
+            f"(match probability >= {threshold()})"
+        )
+
+
+@app.command()
+@expected_errors
 def load(outbox: Annotated[Path | None, typer.Argument(help="an outbox folder")] = None):
     """Validate each extract with its GX suite; land what passes, quarantine what fails."""
     from p20.gate import load as run
@@ -323,8 +340,14 @@ def demo(
         keys.write_secret(keys.manifest_key_path(), keys.manifest_key(keys.load_master_key()))
     if not keys.release_key_path().exists():
         keys.write_secret(keys.release_key_path(), keys.release_key(keys.load_master_key()))
+    from p20.link import link as run_link
+
     manifest = run_pseudonymise(paths.raw_dir(), paths.outbox_dir())
-    out.print(f"2/5 pseudonymise: {len(manifest['files'])} extracts -> {paths.outbox_dir()}")
+    linked = run_link(paths.raw_dir(), paths.outbox_dir())
+    out.print(
+        f"2/5 pseudonymise: {len(manifest['files'])} extracts; link: "
+        f"{sum(len(r.files) for r in linked)} files with no district id -> {paths.outbox_dir()}"
+    )
     outcomes = run_load(paths.outbox_dir(), on_file=_progress_bar("validating"))
     rejected = [o for o in outcomes if o.status == "rejected"]
     for o in rejected:

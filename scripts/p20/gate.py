@@ -277,6 +277,7 @@ def suite_parameters(
     params = {
         "field_count": len(extract.outbox_columns),
         "academic_year": [f"{year - 1}-{year}"],
+        "school_year": [str(year)],
         "known_school_codes": known_school_codes,
         "school_year_start": pd.Timestamp(year - 1, 7, 1),
         "school_year_end": pd.Timestamp(year, 6, 30),

@@ -11,6 +11,10 @@ import yaml
 from p20.paths import REPO_ROOT, SEEDS_DIR
 
 COLUMN_POLICY_SEED = SEEDS_DIR / "extract_columns.csv"
+# The column `p20 link` adds to a record with no district id: the SSID it matched (tokenised by
+# the policy like any SSID). An extract whose policy lists it is made by `p20 link`, not by
+# `p20 pseudonymise`.
+LINK_ID_COLUMN = "matched_ssid"
 ACTIONS = {"keep", "tokenise", "coarsen", "drop"}
 
 
@@ -32,6 +36,11 @@ class Extract:
     @property
     def outbox_columns(self) -> list[str]:
         return [c.outbox_column for c in self.columns if c.action != "drop"]
+
+    @property
+    def is_linked(self) -> bool:
+        """Made by `p20 link` (records matched on identity fields), not `p20 pseudonymise`."""
+        return any(c.raw_column == LINK_ID_COLUMN for c in self.columns)
 
 
 def read_seed(name: str) -> list[dict[str, str]]:
@@ -65,7 +74,16 @@ def extracts() -> dict[str, Extract]:
 
 
 def extract_by_raw_code() -> dict[str, Extract]:
-    return {e.raw_file_code: e for e in extracts().values()}
+    """The CALPADS-style extracts `p20 pseudonymise` reads, by raw file code."""
+    return {e.raw_file_code: e for e in extracts().values() if not e.is_linked}
+
+
+def pseudonymised_extracts() -> dict[str, Extract]:
+    return {name: e for name, e in extracts().items() if not e.is_linked}
+
+
+def linked_extracts() -> dict[str, Extract]:
+    return {name: e for name, e in extracts().items() if e.is_linked}
 
 
 @cache

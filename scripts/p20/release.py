@@ -281,6 +281,7 @@ def _write_bundle(agreement: Agreement, release_key: bytes, release_id: str, bui
                   ledger: list[dict]) -> dict:
     db_path = paths.duckdb_path()
     con = duckdb.connect()
+    con.execute("set enable_progress_bar = false")  # a report, not a terminal animation
     try:
         con.execute(f"attach {sql_str(db_path)} as wh (read_only)")
     except duckdb.IOException:

@@ -17,6 +17,8 @@ Extract files per school year (code: extract in seeds/extract_columns.csv):
 SCHL schools, SINF students, SENR enrollments, SPRG programs, SELA english_learners,
 CRSC course_sections, SCSC course_completions, CAAS assessments, STAS attendance,
 SINC discipline_incidents, SIRS discipline_results, SASS staff_assignments, SSRV surveys.
+Records with no district id (for `p20 link`), from linkage.py: raw/preschool/preschool_<year>.csv
+and raw/nsc/nsc_detail_<year>.csv, with their truth (row -> SSID) in truth/linkage_*.csv.
 """
 
 import json
@@ -306,6 +308,7 @@ def generate(preset: str, seed: int, years: range, out_root: Path, faults: bool 
     """Write raw extracts and truth for `years` under out_root/raw and out_root/truth (and, with
     faults, labelled broken extracts under out_root/faults)."""
     from p20.synth import truth as truth_mod
+    from p20.synth.linkage import LinkageCollector
 
     if preset not in PRESETS:
         raise UsageError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
@@ -321,17 +324,21 @@ def generate(preset: str, seed: int, years: range, out_root: Path, faults: bool 
         )
     district = District(PRESETS[preset], np.random.default_rng(seed))
     collector = truth_mod.Truth(district)
+    linkage = LinkageCollector()
     timings, row_counts = {}, {}
     with atomic_dir(raw) as raw_tmp, atomic_dir(truth) as truth_tmp, _progress(preset, len(years)) as bar:
         task = bar.add_task(preset, total=len(years))
         for year in years:
             started = time.perf_counter()
+            true_first_names = district.students["first_name"].to_numpy().copy()  # before typos
             out = district.simulate_year(year)
             row_counts[year] = write_year(district, out, year, raw_tmp)
             collector.add_year(year, out)
+            linkage.add_year(year, true_first_names, out)
             timings[year] = round(time.perf_counter() - started, 2)
             bar.advance(task)
         collector.write(truth_tmp)
+        linkage.write(raw_tmp, truth_tmp, seed, years)
         pd.DataFrame(
             [{"school_year": y, "file_code": c, "rows": r} for y, counts in row_counts.items() for c, r in counts.items()]
         ).to_csv(truth_tmp / "rows_per_extract.csv", index=False)
