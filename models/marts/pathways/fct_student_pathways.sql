@@ -34,7 +34,7 @@ nsc as (
 college as (
     select * from nsc
     where student_token is not null
-        and request_school_year = (select max(request_school_year) from nsc)
+        and request_school_year = (select max(requests.request_school_year) from nsc as requests)
 ),
 
 first_grade as (
@@ -75,9 +75,10 @@ high_school_exits as (
         on enrollments.exit_reason = exit_reasons.exit_reason
     where enrollments.grade_level = '12'
         and (exit_reasons.is_completer or exit_reasons.is_dropout)
-    qualify row_number() over (
-        partition by enrollments.student_token order by enrollments.exit_date desc
-    ) = 1
+    qualify
+        row_number() over (
+            partition by enrollments.student_token order by enrollments.exit_date desc
+        ) = 1
 ),
 
 college_summary as (
@@ -98,9 +99,10 @@ first_college as (
         college_control
     from college
     where enrollment_begin_date is not null
-    qualify row_number() over (
-        partition by student_token order by enrollment_begin_date, college_sequence, college_code_branch
-    ) = 1
+    qualify
+        row_number() over (
+            partition by student_token order by enrollment_begin_date, college_sequence, college_code_branch
+        ) = 1
 ),
 
 final as (
@@ -125,11 +127,12 @@ final as (
         case
             when high_school_exits.exit_date is null or college_summary.student_token is null then null
             when college_summary.is_ferpa_blocked then null
-            else coalesce(
-                college_summary.first_college_begin_date
-                <= {{ dbt.dateadd('day', 365, 'high_school_exits.exit_date') }},
-                false
-            )
+            else
+                coalesce(
+                    college_summary.first_college_begin_date
+                    <= {{ dbt.dateadd('day', 365, 'high_school_exits.exit_date') }},
+                    false
+                )
         end as enrolled_in_college_within_a_year,
         first_college.college_level as first_college_level,
         first_college.college_control as first_college_control,
