@@ -12,10 +12,11 @@ and manifest). Precision and recall are measured against the generator's planted
 import argparse
 import os
 import resource
-import subprocess
-import sys
 import time
 from pathlib import Path
+
+# scripts/bench/district.py: run as a script, this folder is on the import path
+from district import prepare_custodian
 
 
 def main() -> None:
@@ -26,21 +27,10 @@ def main() -> None:
     args = parser.parse_args()
     root = Path(os.environ.get("P20_BENCH_DIR", "/tmp/p20-bench")) / f"link-{args.preset}"
     custodian = root / "custodian"
-    os.environ["P20_CUSTODIAN_DIR"] = str(custodian)
     os.environ["P20_WAREHOUSE_DIR"] = str(root / "warehouse")
-    if not (custodian / "raw").exists():
-        print(f"generating the {args.preset} district (not timed) ...", flush=True)
-        subprocess.run(
-            [sys.executable, "-m", "p20", "synth", "--preset", args.preset, "--seed", str(args.seed)],
-            check=True,
-        )
-    from p20 import keys, link
+    prepare_custodian(custodian, args.preset, args.seed)
+    from p20 import link
     from p20.custodian import pseudonymise
-
-    if not keys.master_key_path().exists():
-        keys.init_master_key()
-    if not keys.escrow_key_path().exists():
-        keys.init_escrow_key()
     if not (custodian / "outbox" / "manifest.json").exists():
         pseudonymise(custodian / "raw", custodian / "outbox")
     if args.threshold is not None:

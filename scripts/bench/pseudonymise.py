@@ -9,10 +9,11 @@ part is the pseudonymisation of all ten years of every extract, outbox and escro
 import argparse
 import os
 import resource
-import subprocess
-import sys
 import time
 from pathlib import Path
+
+# scripts/bench/district.py: run as a script, this folder is on the import path
+from district import prepare_custodian
 
 
 def main() -> None:
@@ -22,20 +23,8 @@ def main() -> None:
     args = parser.parse_args()
     root = Path(os.environ.get("P20_BENCH_DIR", "/tmp/p20-bench")) / args.preset
     custodian = root / "custodian"
-    os.environ["P20_CUSTODIAN_DIR"] = str(custodian)
-    if not (custodian / "raw").exists():
-        print(f"generating the {args.preset} district (not timed) ...", flush=True)
-        subprocess.run(
-            [sys.executable, "-m", "p20", "synth", "--preset", args.preset, "--seed", str(args.seed)],
-            check=True,
-        )
-    from p20 import keys
+    prepare_custodian(custodian, args.preset, args.seed)
     from p20.custodian import pseudonymise
-
-    if not keys.master_key_path().exists():
-        keys.init_master_key()
-    if not keys.escrow_key_path().exists():
-        keys.init_escrow_key()
     raw_rows = sum(
         sum(1 for _ in open(p, "rb")) for p in (custodian / "raw").glob("*.txt")
     )
