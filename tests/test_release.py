@@ -117,3 +117,16 @@ def test_every_agreed_mart_is_a_public_mart(tiny_run, monkeypatch):
     monkeypatch.setenv("P20_WAREHOUSE_DIR", str(tiny_run.warehouse))
     public = release._public_marts()
     assert [m for a in release.agreements().values() for m in a.tables if m not in public] == []
+
+
+def test_auditors_see_every_attempt_in_fct_releases(released, tmp_path, monkeypatch):
+    zones = copy_zones(released, tmp_path)
+    monkeypatch.setenv("P20_WAREHOUSE_DIR", str(zones.warehouse))
+    with pytest.raises(RejectedInput):
+        release.release("demo-algebra-2026", today=dt.date(2030, 1, 1))
+    assert zones.p20("build", "--quiet", "-s", "+fct_releases").returncode == 0
+    rows = mart(zones, "select dsa_id, outcome, n_rows, message from marts.fct_releases order by release_id")
+    ledger = [json.loads(x) for x in (zones.warehouse / "ledger" / "releases.jsonl").read_text().splitlines()]
+    assert list(rows.outcome) == [r["outcome"] for r in ledger] == ["released", "released", "refused"]
+    assert rows.n_rows[0] == sum(t["rows"] for t in _bundle(zones, "demo-algebra-2026")[1]["tables"].values())
+    assert "not in force" in rows.message[2]

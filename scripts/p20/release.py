@@ -263,8 +263,11 @@ def release(dsa_id: str, today: dt.date | None = None) -> dict:
         build = check_build(list(agreement.tables), ledger)
         record = _write_bundle(agreement, release_key, release_id, build, ledger)
     except (RejectedInput, UsageError) as exc:
-        append_jsonl(release_ledger_path(), {**attempt, "outcome": "refused", "message": str(exc),
-                                             "finished_at": dt.datetime.now(dt.UTC).isoformat()})
+        append_jsonl(release_ledger_path(), {
+            **attempt, "outcome": "refused", "message": str(exc), "path": None,
+            "release_json_sha256": None, "n_tables": None, "n_rows": None,
+            "finished_at": dt.datetime.now(dt.UTC).isoformat(),
+        })
         raise
     bundle = releases_dir() / dsa_id / release_id
     append_jsonl(release_ledger_path(), {

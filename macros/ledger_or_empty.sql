@@ -1,0 +1,19 @@
+{#- A ledger source that may not exist yet (ledger/releases.jsonl appears with the first
+    `p20 release`): with no file, an empty relation with the given typed columns, so staging
+    and the marts build either way. -#}
+{% macro ledger_or_empty(table_name, typed_columns) %}
+    {%- set path = env_var('P20_WAREHOUSE_DIR', 'warehouse') ~ '/ledger/' ~ table_name ~ '.jsonl' -%}
+    {%- set n_files = 1 -%}
+    {%- if execute -%}
+        {%- set n_files = run_query("select count(*) from glob('" ~ path ~ "')").columns[0].values()[0] -%}
+    {%- endif -%}
+    {%- if n_files > 0 -%}
+        select * from {{ source('ledger', table_name) }}
+    {%- else -%}
+        select
+            {%- for column, data_type in typed_columns.items() %}
+            cast(null as {{ data_type }}) as {{ column }}{{ "," if not loop.last }}
+            {%- endfor %}
+        where false
+    {%- endif -%}
+{% endmacro %}
