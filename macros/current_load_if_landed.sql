@@ -3,11 +3,7 @@
     same columns (all text, as landed), so staging and the marts build either way. -#}
 {% macro current_load_if_landed(extract_name, columns) %}
     {%- set glob = env_var('P20_WAREHOUSE_DIR', 'warehouse') ~ '/landed/' ~ extract_name ~ '/school_year=*/load_id=*/*.parquet' -%}
-    {%- set n_files = 1 -%}
-    {%- if execute -%}
-        {%- set n_files = run_query("select count(*) from glob('" ~ glob ~ "')").columns[0].values()[0] -%}
-    {%- endif -%}
-    {%- if n_files > 0 -%}
+    {%- if count_files(glob) > 0 -%}
         {{ current_load(source('landed', extract_name)) }}
     {%- else -%}
         select

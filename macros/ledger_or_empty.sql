@@ -3,11 +3,7 @@
     and the marts build either way. -#}
 {% macro ledger_or_empty(table_name, typed_columns) %}
     {%- set path = env_var('P20_WAREHOUSE_DIR', 'warehouse') ~ '/ledger/' ~ table_name ~ '.jsonl' -%}
-    {%- set n_files = 1 -%}
-    {%- if execute -%}
-        {%- set n_files = run_query("select count(*) from glob('" ~ path ~ "')").columns[0].values()[0] -%}
-    {%- endif -%}
-    {%- if n_files > 0 -%}
+    {%- if count_files(path) > 0 -%}
         select * from {{ source('ledger', table_name) }}
     {%- else -%}
         select

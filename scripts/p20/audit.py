@@ -199,17 +199,15 @@ def _tokens_also_in_the_warehouse(con: duckdb.DuckDBPyConnection, shipped: list[
 def check_build() -> Check:
     check = Check("build")
     results_path = release.dbt_target_dir() / "run_results.json"
-    if not results_path.exists():
+    run = release.last_dbt_run()
+    if run is None:
         check.find("no dbt build recorded for this warehouse", str(results_path))
         return check
-    run = json.loads(results_path.read_text(encoding="utf-8"))
     check.examined = {"dbt nodes": len(run["results"])}
-    for r in run["results"]:
-        if r["status"] not in ("success", "pass", "skipped", "warn"):
-            check.find(f"dbt node {r['status']}", r["unique_id"])
-    started = dt.datetime.fromisoformat(run["metadata"]["invocation_started_at"].replace("Z", "+00:00"))
-    newest = max((r["finished_at"] for r in read_ledger() if r["outcome"] == "landed"), default=None)
-    if newest and dt.datetime.fromisoformat(newest) > started:
+    statuses = {r["unique_id"]: r["status"] for r in run["results"]}
+    for node in release.failed_nodes(run):
+        check.find(f"dbt node {statuses[node]}", node)
+    if release.load_newer_than(run, read_ledger()):
         check.find("the marts are older than the newest load (run p20 build)", str(results_path))
     return check
 

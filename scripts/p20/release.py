@@ -117,16 +117,36 @@ def _public_marts() -> dict[str, dict]:
     return {n["name"]: n for n in nodes if n["resource_type"] == "model" and n.get("access") == "public"}
 
 
+GREEN_STATUSES = ("success", "pass", "skipped", "warn")
+
+
+def last_dbt_run() -> dict | None:
+    """The run results of the last dbt run on this warehouse (None before the first)."""
+    path = dbt_target_dir() / "run_results.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def failed_nodes(run: dict) -> list[str]:
+    return sorted(r["unique_id"] for r in run["results"] if r["status"] not in GREEN_STATUSES)
+
+
+def load_newer_than(run: dict, ledger: list[dict]) -> str | None:
+    """The newest landing's time when it is later than the run's start (the marts are stale)."""
+    started = dt.datetime.fromisoformat(run["metadata"]["invocation_started_at"].replace("Z", "+00:00"))
+    newest = max((r["finished_at"] for r in ledger if r["outcome"] == "landed"), default=None)
+    return newest if newest and dt.datetime.fromisoformat(newest) > started else None
+
+
 def check_build(models: list[str], ledger: list[dict]) -> dict:
     """The last dbt run must be a green build, newer than the newest landing, that built every
     released model. Returns its run results' metadata."""
     results_path = dbt_target_dir() / "run_results.json"
-    if not results_path.exists():
+    run = last_dbt_run()
+    if run is None:
         raise UsageError(f"{results_path}: no dbt build of this warehouse; run `p20 build` first")
-    run = json.loads(results_path.read_text(encoding="utf-8"))
     if run["args"].get("which") != "build":
         raise RejectedInput(f"{results_path}: the last dbt run was `{run['args'].get('which')}`, not a build; run `p20 build`")
-    failed = sorted(r["unique_id"] for r in run["results"] if r["status"] not in ("success", "pass", "skipped", "warn"))
+    failed = failed_nodes(run)
     if failed:
         raise RejectedInput(
             f"{results_path}: the last dbt build had {len(failed)} failing nodes "
@@ -137,8 +157,8 @@ def check_build(models: list[str], ledger: list[dict]) -> dict:
     if missing:
         raise RejectedInput(f"{results_path}: the last dbt build did not build {', '.join(missing)}; run `p20 build`")
     started = run["metadata"]["invocation_started_at"]
-    newest = max((r["finished_at"] for r in ledger if r["outcome"] == "landed"), default="")
-    if newest and dt.datetime.fromisoformat(newest) > dt.datetime.fromisoformat(started.replace("Z", "+00:00")):
+    newest = load_newer_than(run, ledger)
+    if newest:
         raise RejectedInput(
             f"the marts were built at {started}, before the newest load ({newest}); run `p20 build`"
         )
