@@ -94,3 +94,16 @@ def test_docs_generate_and_every_built_column_is_documented(tiny_run, tmp_path):
         documented = {name.lower() for name, col in m["columns"].items() if col["description"].strip()}
         missing = sorted(c for c in built if c.lower() not in documented)
         assert not missing, f"{m['name']}: undocumented columns {missing}"
+
+
+DISCLOSURE_CLASSES = {"student_level", "protected_aggregate", "internal", "reference"}
+
+
+def test_every_mart_declares_its_disclosure_class(manifest):
+    """Release, audit and the disclosure tests select marts by `meta.disclosure`, never by name:
+    a mart without a class (or with an unknown one) could leave in a bundle unchecked."""
+    marts = [m for m in _models(manifest) if m["fqn"][1] == "marts"]
+    for m in marts:
+        assert m["config"]["meta"].get("disclosure") in DISCLOSURE_CLASSES, m["name"]
+    protected = {m["name"] for m in marts if m["config"]["meta"]["disclosure"] == "protected_aggregate"}
+    assert {"fct_school_measures", "agg_grade8_algebra__school_subgroup"} <= protected
