@@ -263,6 +263,14 @@ def release(
         f"{paths.warehouse_dir() / 'releases' / dsa / record['release_id']}",
         markup=False,
     )
+    for model, table in record["tables"].items():
+        if "anonymity" in table:
+            a = table["anonymity"]
+            out.print(f"  {model}: k = {a['k_achieved']} (at least {a['k_required']}), {a['classes']} classes, "
+                      f"{a['rows_suppressed']} of {a['rows']} rows suppressed", markup=False)
+    if "anonymity" in record:
+        out.print("  generalised: " + ("; ".join(f"{c} {d}" for c, d in record["anonymity"]["generalised"].items()) or "nothing"),
+                  markup=False)
 
 
 @app.command()

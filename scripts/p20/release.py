@@ -2,11 +2,14 @@
 project, checked against the agreement's terms and sealed for the auditors.
 
 The terms are data: seeds/dsa_agreements.csv (who, until when, which school years, whether
-student-level rows may leave) and seeds/dsa_tables.csv (which public marts, which columns left
-out). A release is refused (exit 1) when the agreement is not in force, lists a mart that is not
-public, asks for student-level rows it does not allow, or when the marts are not a green dbt
-build newer than the newest load. Every attempt, released or refused, is a line in
-warehouse/ledger/releases.jsonl.
+student-level rows may leave, the k of k-anonymity) and seeds/dsa_tables.csv (which public
+marts, which columns left out, which are quasi-identifiers). Marts leave by the disclosure class
+their YAML declares (config.meta.disclosure in dbt's manifest; class_refusal): internal never,
+student_level only where the agreement allows it, and then k-anonymous (p20.anonymity). A
+release is refused (exit 1) when the agreement is not in force, lists a mart that is not public
+or whose class it does not allow, cannot reach its k without suppressing more than the agreed
+share, or when the marts are not a green dbt build newer than the newest load. Every attempt,
+released or refused, is a line in warehouse/ledger/releases.jsonl.
 
 Tokens are re-keyed per project: each `<kind>_token` column (student, teacher, section,
 incident) becomes HMAC-SHA256(project key, warehouse token), where the project key is HKDF of
@@ -15,28 +18,29 @@ back to the warehouse, while a project's own tables join among themselves. Only 
 are hashed; the rows stay in DuckDB.
 
 A bundle is written under a temporary name and renamed into place:
-warehouse/releases/<dsa_id>/<release_id>/ holds one Parquet file per mart, release.json (terms,
-per-file rows, columns and sha256, the dbt build and the current loads the marts came from,
-sealed with an HMAC) and README.txt for the recipients.
+warehouse/releases/<dsa_id>/<release_id>/ holds one Parquet file per mart, README.txt for the
+recipients and release.json (terms, per-file rows, columns and sha256, k-anonymity figures, the
+dbt build and the current loads the marts came from, and every other file of the folder with its
+sha256, sealed with an HMAC): the bundle is closed, and `p20 audit` checks it is.
 """
 
 import datetime as dt
 import hmac
 import json
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
-from p20 import keys, paths
+from p20 import anonymity, keys, paths
 from p20.errors import RejectedInput, UsageError
 from p20.gate import current_loads
 from p20.policy import read_seed
 from p20.textio import append_jsonl, atomic_dir, file_sha256, read_jsonl, sql_str
 
-RELEASE_FORMAT = "p20-release/1"
+RELEASE_FORMAT = "p20-release/2"  # 2: release.json lists every file, README.txt too
 MARTS_SCHEMA = "marts"
 TOKEN_SUFFIX = "_token"
 
@@ -52,16 +56,30 @@ class Agreement:
     last_school_year: int
     allows_student_level: bool
     tables: dict[str, tuple[str, ...]]  # mart -> columns left out
+    # k-anonymity of student-level marts (p20.anonymity): agreement-wide terms, per-mart columns
+    min_k: int | None = None
+    max_suppressed_share: float | None = None
+    min_l: int | None = None
+    quasi_identifiers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    sensitive_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def in_force(self, day: dt.date) -> bool:
         return self.signed_on <= day <= self.expires_on
 
 
+def _listed(value: str) -> tuple[str, ...]:
+    return tuple(c.strip() for c in value.split(";") if c.strip())
+
+
+def _number(value: str, kind):
+    return kind(value) if value.strip() else None
+
+
 def agreements() -> dict[str, Agreement]:
-    tables: dict[str, dict[str, tuple[str, ...]]] = {}
+    tables: dict[str, dict[str, dict[str, tuple[str, ...]]]] = {}
     for row in read_seed("dsa_tables"):
-        excluded = tuple(c.strip() for c in row["excluded_columns"].split(";") if c.strip())
-        tables.setdefault(row["dsa_id"], {})[row["model"]] = excluded
+        for part in ("excluded_columns", "quasi_identifiers", "sensitive_columns"):
+            tables.setdefault(row["dsa_id"], {}).setdefault(part, {})[row["model"]] = _listed(row[part])
     return {
         row["dsa_id"]: Agreement(
             dsa_id=row["dsa_id"],
@@ -72,7 +90,12 @@ def agreements() -> dict[str, Agreement]:
             first_school_year=int(row["first_school_year"]),
             last_school_year=int(row["last_school_year"]),
             allows_student_level=row["allows_student_level"].strip().lower() == "true",
-            tables=tables.get(row["dsa_id"], {}),
+            tables=tables.get(row["dsa_id"], {}).get("excluded_columns", {}),
+            min_k=_number(row["min_k"], int),
+            max_suppressed_share=_number(row["max_suppressed_share"], float),
+            min_l=_number(row["min_l"], int),
+            quasi_identifiers={m: q for m, q in tables.get(row["dsa_id"], {}).get("quasi_identifiers", {}).items() if q},
+            sensitive_columns={m: q for m, q in tables.get(row["dsa_id"], {}).get("sensitive_columns", {}).items() if q},
         )
         for row in read_seed("dsa_agreements")
     }
@@ -166,6 +189,28 @@ def check_build(models: list[str], ledger: list[dict]) -> dict:
             "manifest_sha256": file_sha256(dbt_target_dir() / "manifest.json")}
 
 
+DISCLOSURE_CLASSES = ("student_level", "protected_aggregate", "internal", "reference")
+
+
+def disclosure(node: dict) -> str | None:
+    """A mart's declared disclosure class (config.meta.disclosure in its YAML)."""
+    return node.get("config", {}).get("meta", {}).get("disclosure")
+
+
+def class_refusal(agreement: Agreement, model: str, disclosure_class: str | None) -> str | None:
+    """Why a mart of this class may not leave under the agreement (None: it may). The one rule
+    release and audit both apply: internal never; student_level only where the agreement
+    allows student-level rows; protected_aggregate and reference always."""
+    if disclosure_class not in DISCLOSURE_CLASSES:
+        return f"{model} declares no disclosure class (config.meta.disclosure), so it cannot be released"
+    if disclosure_class == "internal":
+        return f"{model} is an internal mart (meta.disclosure: internal), never released"
+    if disclosure_class == "student_level" and not agreement.allows_student_level:
+        return (f"{model} is student-level (meta.disclosure) and the agreement does not allow student-level "
+                "rows (seeds/dsa_agreements.csv allows_student_level)")
+    return None
+
+
 def check_terms(agreement: Agreement, public: dict[str, dict], day: dt.date) -> None:
     where = f"DSA {agreement.dsa_id}"
     if not agreement.in_force(day):
@@ -181,17 +226,39 @@ def check_terms(agreement: Agreement, public: dict[str, dict], day: dt.date) -> 
             f"{where}: seeds/dsa_tables.csv lists {', '.join(not_public)}, which is not a public mart "
             "of the last build; only public marts (access: public, enforced contract) can be released"
         )
+    for model in agreement.tables:
+        refusal = class_refusal(agreement, model, disclosure(public[model]))
+        if refusal:
+            raise RejectedInput(f"{where}: {refusal}; nothing released")
     for model, excluded in agreement.tables.items():
         columns = list(public[model]["columns"])
         unknown = [c for c in excluded if c not in columns]
         if unknown:
             raise RejectedInput(f"{where}: {model} has no column {', '.join(unknown)} to leave out (seeds/dsa_tables.csv)")
-        tokens = [c for c in columns if c.endswith(TOKEN_SUFFIX) and c not in excluded]
+        kept = [c for c in columns if c not in excluded]
+        tokens = [c for c in kept if c.endswith(TOKEN_SUFFIX)]
         if tokens and not agreement.allows_student_level:
             raise RejectedInput(
                 f"{where} does not allow student-level rows, but {model} carries {', '.join(tokens)} "
                 "(seeds/dsa_agreements.csv allows_student_level)"
             )
+        if disclosure(public[model]) == "student_level":
+            _check_anonymity_terms(agreement, model, kept)
+
+
+def _check_anonymity_terms(agreement: Agreement, model: str, kept: list[str]) -> None:
+    where = f"DSA {agreement.dsa_id}: {model} is student-level, so"
+    if agreement.min_k is None or agreement.max_suppressed_share is None:
+        raise RejectedInput(f"{where} the agreement needs min_k and max_suppressed_share (seeds/dsa_agreements.csv)")
+    quasi = agreement.quasi_identifiers.get(model, ())
+    if not quasi:
+        raise RejectedInput(f"{where} seeds/dsa_tables.csv must name its quasi_identifiers")
+    missing = [c for c in quasi + agreement.sensitive_columns.get(model, ()) if c not in kept]
+    if missing:
+        raise RejectedInput(f"{where} its quasi_identifiers / sensitive_columns name {', '.join(missing)}, "
+                            "which it does not release (seeds/dsa_tables.csv)")
+    if anonymity.person_token(kept, TOKEN_SUFFIX) is None:
+        raise RejectedInput(f"{where} it must keep its token column: k-anonymity suppresses students by it")
 
 
 # ---------------------------------------------------------------- the bundle
@@ -226,14 +293,21 @@ def _token_maps(con: duckdb.DuckDBPyConnection, selects: dict[str, tuple[list[st
     return counts
 
 
-def _select_sql(model: str, columns: list[str], where: str) -> str:
+def _select_sql(model: str, columns: list[str], where: str, plan: "anonymity.Plan | None" = None,
+                person: str | None = None) -> str:
+    """The released rows of a mart: tokens re-keyed; under a k-anonymity plan, columns
+    generalised and the quasi-identifiers of suppressed students nulled."""
     outputs, joins = [], []
-    for column in columns:
+    for i, column in enumerate(columns):
         if column.endswith(TOKEN_SUFFIX):
             kind = column.removesuffix(TOKEN_SUFFIX)
             alias = f"map_{column}"
             outputs.append(f"{alias}.project_token as {column}")
             joins.append(f"left join project_tokens_{kind} as {alias} on released.{column} = {alias}.warehouse_token")
+        elif plan is not None:
+            expr, join = anonymity.released_column(person, column, plan, f"gen_{i}", f"released.{column}")
+            outputs.append(f"{expr} as {column}")
+            joins.append(join)
         else:
             outputs.append(f"released.{column}")
     return (
@@ -246,7 +320,12 @@ def new_release_id() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 
 
+README_FILE = "README.txt"
+RECORD_FILE = "release.json"
+
+
 def _readme(agreement: Agreement, record: dict) -> str:
+    protected = {m: t["anonymity"] for m, t in record["tables"].items() if "anonymity" in t}
     lines = [
         f"p20 release {record['release_id']} under data-sharing agreement {agreement.dsa_id}",
         f"Project: {agreement.project_title}",
@@ -257,11 +336,25 @@ def _readme(agreement: Agreement, record: dict) -> str:
         "Tokens (columns ending in _token) are this project's own: they join the tables of this",
         "release to each other, and to nothing else. Aggregates keep the warehouse's suppression",
         "(no count or rate of a group under the minimum size; complementary cells hidden too).",
+    ]
+    if protected:
+        generalised = record["anonymity"]["generalised"]
+        lines += [
+            "",
+            f"Student-level files are {agreement.min_k}-anonymous: every combination of the quasi-identifiers",
+            "below (with those of the files they join one-to-one) is shared by at least that many rows.",
+            "Coarsened columns: " + ("; ".join(f"{c} ({d})" for c, d in generalised.items()) or "none") + ".",
+            "Where a student's combination was rarer, their quasi-identifiers are empty (null) in every file.",
+            *(f"  {m}: k = {a['k_achieved']} on {', '.join(a['quasi_identifiers'])}; {a['classes']} classes; "
+              f"{a['rows_suppressed']} rows with values suppressed" for m, a in protected.items()),
+        ]
+    lines += [
         "",
         "Files (rows, sha256):",
         *(f"  {t['file']}  {t['rows']} rows  {t['sha256']}" for t in record["tables"].values()),
         "",
-        "release.json holds the terms, the dbt build and the loads these numbers come from.",
+        f"{RECORD_FILE} holds the terms, the dbt build and the loads these numbers come from, and lists",
+        f"every file of this folder with its sha256 ({README_FILE} too).",
     ]
     return "\n".join(lines) + "\n"
 
@@ -279,9 +372,10 @@ def release(dsa_id: str, today: dt.date | None = None) -> dict:
     try:
         release_key = keys.load_release_key()
         ledger = read_jsonl(paths.ledger_path())
-        check_terms(agreement, _public_marts(), day)
+        public = _public_marts()
+        check_terms(agreement, public, day)
         build = check_build(list(agreement.tables), ledger)
-        record = _write_bundle(agreement, release_key, release_id, build, ledger)
+        record = _write_bundle(agreement, public, release_key, release_id, build, ledger)
     except (RejectedInput, UsageError) as exc:
         append_jsonl(release_ledger_path(), {
             **attempt, "outcome": "refused", "message": str(exc), "path": None,
@@ -293,15 +387,49 @@ def release(dsa_id: str, today: dt.date | None = None) -> dict:
     append_jsonl(release_ledger_path(), {
         **attempt, "outcome": "released", "message": "",
         "path": str(bundle.relative_to(paths.warehouse_dir())),
-        "release_json_sha256": file_sha256(bundle / "release.json"),
+        "release_json_sha256": file_sha256(bundle / RECORD_FILE),
         "n_tables": len(record["tables"]), "n_rows": sum(t["rows"] for t in record["tables"].values()),
         "finished_at": dt.datetime.now(dt.UTC).isoformat(),
     })
     return record
 
 
-def _write_bundle(agreement: Agreement, release_key: bytes, release_id: str, build: dict,
-                  ledger: list[dict]) -> dict:
+def _protect(con: duckdb.DuckDBPyConnection, agreement: Agreement, public: dict[str, dict],
+             selects: dict[str, tuple[list[str], str]]) -> tuple[list["anonymity.Mart"], "anonymity.Plan | None"]:
+    """The bundle's k-anonymity plan over its student-level marts (none: no plan)."""
+    marts = [
+        anonymity.Mart(model=m, rows_sql=f"select {', '.join(cols)} from wh.{MARTS_SCHEMA}.{m} {where}",
+                       columns=cols, token=anonymity.person_token(cols, TOKEN_SUFFIX),
+                       quasi_identifiers=agreement.quasi_identifiers[m],
+                       sensitive=agreement.sensitive_columns.get(m, ()))
+        for m, (cols, where) in selects.items() if disclosure(public[m]) == "student_level"
+    ]
+    if not marts:
+        return [], None
+    reference = {name for name, node in public.items() if disclosure(node) == "reference"}
+    anonymity.prepare_lookups(con, {c for m in marts for c in m.columns}, reference, MARTS_SCHEMA)
+    return marts, anonymity.protect(con, marts, _anonymity_terms(agreement), f"DSA {agreement.dsa_id}")
+
+
+def _anonymity_terms(agreement: Agreement) -> "anonymity.Terms":
+    return anonymity.Terms(agreement.min_k, agreement.max_suppressed_share, agreement.min_l)
+
+
+def _check_measured(agreement: Agreement, measured: dict[str, dict]) -> None:
+    """What the written files achieve must meet the terms (else nothing is released)."""
+    where = f"DSA {agreement.dsa_id}"
+    for model, m in measured.items():
+        if m["k_achieved"] is not None and m["k_achieved"] < agreement.min_k:
+            raise RejectedInput(f"{where}: {model} as written has a class of {m['k_achieved']} rows, under k = "
+                                f"{agreement.min_k}; nothing released")
+        low = {c: x["l"] for c, x in m["l_diversity"].items() if agreement.min_l and x["l"] is not None and x["l"] < agreement.min_l}
+        if low:
+            raise RejectedInput(f"{where}: {model} has classes with fewer than min_l = {agreement.min_l} values of "
+                                + ", ".join(f"{c} (l = {n})" for c, n in low.items()) + "; nothing released")
+
+
+def _write_bundle(agreement: Agreement, public: dict[str, dict], release_key: bytes, release_id: str,
+                  build: dict, ledger: list[dict]) -> dict:
     db_path = paths.duckdb_path()
     con = duckdb.connect()
     con.execute("set enable_progress_bar = false")  # a report, not a terminal animation
@@ -316,6 +444,8 @@ def _write_bundle(agreement: Agreement, release_key: bytes, release_id: str, bui
             "and table_name = ? order by column_index", [MARTS_SCHEMA, model]).fetchall()]
         kept = [c for c in columns if c not in excluded]
         selects[model] = (kept, _year_filter(columns, agreement))
+    marts, plan = _protect(con, agreement, public, selects)
+    protected = {m.model: m for m in marts}
     token_counts = _token_maps(con, selects, release_key, agreement.dsa_id)
     loads = [
         {"load_id": r["load_id"], "extract": r["extract"], "school_year": r["school_year"],
@@ -334,17 +464,36 @@ def _write_bundle(agreement: Agreement, release_key: bytes, release_id: str, bui
         "lineage": {"dbt_build": build, "current_loads": loads},
         "tables": {},
     }
+    if plan is not None:
+        record["anonymity"] = {
+            "k": agreement.min_k, "max_suppressed_share": agreement.max_suppressed_share, "min_l": agreement.min_l,
+            "generalised": anonymity.describe(plan.levels),
+            "suppressed_columns": sorted(plan.suppressed_columns),
+            "suppressed_students": con.execute("select count(*) from anon_suppressed").fetchall()[0][0],
+        }
     bundle = releases_dir() / agreement.dsa_id / release_id
     with atomic_dir(bundle) as tmp:
+        files = {}
         for model, (columns, where) in selects.items():
             target = tmp / f"{model}.parquet"
-            con.execute(f"copy ({_select_sql(model, columns, where)}) to {sql_str(target)} "
-                        "(format parquet, compression zstd)")
+            mart = protected.get(model)
+            sql = _select_sql(model, columns, where, plan if mart else None, mart.token if mart else None)
+            con.execute(f"copy ({sql}) to {sql_str(target)} (format parquet, compression zstd)")
             rows = con.execute(f"select count(*) from read_parquet({sql_str(target)})").fetchone()[0]
             record["tables"][model] = {"file": target.name, "rows": rows, "columns": columns,
                                        "sha256": file_sha256(target)}
+            files[model] = sql_str(target)
+        if plan is not None:
+            measured = anonymity.measure(con, marts, files)
+            _check_measured(agreement, measured)
+            for m in marts:
+                record["tables"][m.model]["anonymity"] = {
+                    "k_required": agreement.min_k, **measured[m.model], **plan.figures[m.model],
+                    "generalised": anonymity.describe({c: n for c, n in plan.levels.items() if c in m.columns}),
+                }
+        (tmp / README_FILE).write_text(_readme(agreement, record), encoding="utf-8")
+        record["files"] = {p.name: file_sha256(p) for p in sorted(tmp.iterdir())}
         record["mac"] = seal(release_key, record)
-        (tmp / "release.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        (tmp / "README.txt").write_text(_readme(agreement, record), encoding="utf-8")
+        (tmp / RECORD_FILE).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     con.close()
     return record
