@@ -3,11 +3,11 @@ dates, and the key in any encoding, appear in no file of the outbox or the wareh
 any value of any landed Parquet file or DuckDB table."""
 
 import base64
-import re
 
 import duckdb
 
 from p20 import keys
+from p20.policy import SSID_LIKE
 
 
 def _needles(zones) -> dict[str, bytes]:
@@ -75,11 +75,6 @@ def test_escrow_stays_in_the_custodian_zone(tiny_run):
     leaked = [p for p in tiny_run.warehouse.rglob("*") if p.suffix == ".crosswalk" or p.name == "escrow"]
     leaked += [p for p in (tiny_run.custodian / "outbox").rglob("*") if p.suffix == ".crosswalk"]
     assert leaked == []
-
-
-# An SSID is a 9-10 digit integer standing alone: not inside a hex token, and not the
-# fractional part of a decimal (a mean over 512 students can end in exactly nine digits).
-SSID_LIKE = re.compile(r"(?<![0-9a-f.])\d{9,10}(?![0-9a-f])")
 
 
 def test_the_ssid_pattern_tells_ids_from_tokens_and_fractions():

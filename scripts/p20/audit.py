@@ -8,9 +8,12 @@ never a value):
 - privacy: no table or landed file of the research zone has a column named like a raw
   identifier of the column policy (seeds/extract_columns.csv: names, SSIDs, birth dates, ...),
   and every `*_token` value in the marts is a 64-hex token;
-- releases: every bundle on disk is in the release ledger and every released one is on disk,
-  its seal and file hashes hold, it lists only what its agreement allows, and no bundle is kept
-  past the end of its agreement; no project token equals a warehouse token;
+- releases: every bundle on disk is in the release ledger and every released one is on disk
+  while its agreement is in force; its seal and file hashes hold; it is closed (release.json
+  lists every file of its folder, README.txt too, and each is there unchanged); it lists only
+  marts and columns its agreement allows, by the same class rule as `p20 release`; no bundle is
+  kept past the end of its agreement; no value of any of its Parquet files looks like an SSID,
+  a personal name or a full birth date, and no project token equals a warehouse token;
 - build: the last dbt build passed and is newer than the newest load.
 
 The report goes to warehouse/audit/<audit_id>/report.json and report.txt (written whole or not
@@ -28,7 +31,7 @@ import duckdb
 from p20 import keys, paths, release
 from p20.errors import P20Error
 from p20.gate import LOAD_RECORD, TRUST_FILE, current_loads, read_ledger
-from p20.policy import extracts
+from p20.policy import SSID_LIKE, extracts
 from p20.textio import atomic_dir, file_sha256, read_jsonl, sql_str
 
 TOKEN_PATTERN = "^[0-9a-f]{64}$"
@@ -138,20 +141,32 @@ def check_releases(con: duckdb.DuckDBPyConnection, today: dt.date) -> Check:
         release_key = None
         if released:
             check.find("release seals cannot be checked: no release key in this zone", str(keys.release_key_path()))
+    try:
+        classes = {name: release.disclosure(node) for name, node in release._public_marts().items()}
+    except P20Error:
+        classes = None
+        if released:
+            check.find("disclosure classes cannot be checked: no dbt manifest", str(release.dbt_target_dir()))
     shipped: list[tuple[str, Path, str]] = []  # (where, file, token column) to check at the end
+    examined_files = 0
     for release_id, rec in sorted(released.items()):
         where = f"release {release_id} (DSA {rec['dsa_id']})"
         bundle = bundles.get(release_id)
+        agreement = terms.get(rec["dsa_id"])
         if bundle is None:
-            continue  # deleted at the end of its agreement: the ledger keeps its record
-        manifest_path = bundle / "release.json"
+            # deleting a bundle is the duty at the end of its agreement, and a breach before
+            if agreement is None or today <= agreement.expires_on:
+                check.find("a released bundle's folder is gone while its agreement is in force", where)
+            continue
+        manifest_path = bundle / release.RECORD_FILE
         if not manifest_path.exists() or file_sha256(manifest_path) != rec["release_json_sha256"]:
             check.find("release.json is missing or differs from the ledger's hash", where)
             continue
         record = json.loads(manifest_path.read_text(encoding="utf-8"))
         if release_key and not release.seal_is_valid(release_key, record):
             check.find("the release's seal does not hold (changed after release)", where)
-        agreement = terms.get(rec["dsa_id"])
+        examined_files += _check_closed(check, bundle, record, where)
+        _check_values(check, con, bundle, where)
         if agreement is None:
             check.find("the release's agreement is no longer in seeds/dsa_agreements.csv", where)
             continue
@@ -163,15 +178,94 @@ def check_releases(con: duckdb.DuckDBPyConnection, today: dt.date) -> Check:
             path = bundle / table["file"]
             if model not in agreement.tables:
                 check.find("a released mart is not in the agreement", f"{where}: {model}")
+            if classes is not None:
+                refusal = release.class_refusal(agreement, model, classes.get(model))
+                if refusal:
+                    check.find("a released mart's disclosure class is not allowed by its agreement", f"{where}: {model}")
             if set(table["columns"]) & set(agreement.tables.get(model, ())):
                 check.find("a released mart keeps a column the agreement leaves out", f"{where}: {model}")
             if not path.exists() or file_sha256(path) != table["sha256"]:
                 check.find("a released file is missing or changed", f"{where}: {table['file']}")
                 continue
             shipped += [(f"{where}: {model}.{c}", path, c) for c in table["columns"] if c.endswith(release.TOKEN_SUFFIX)]
+    check.examined["bundle files"] = examined_files
     for where, count in _tokens_also_in_the_warehouse(con, shipped).items():
         check.find("a released token equals a warehouse token", where, count)
     return check
+
+
+def _check_closed(check: Check, bundle: Path, record: dict, where: str) -> int:
+    """A bundle is closed: release.json lists every other file of its folder with its sha256.
+    Returns the number of files on disk."""
+    listed = record.get("files")
+    on_disk = {str(p.relative_to(bundle)) for p in bundle.rglob("*") if not p.is_dir()} - {release.RECORD_FILE}
+    if listed is None:
+        check.find("release.json lists no files (a bundle before p20-release/2)", where)
+        return len(on_disk)
+    for name in sorted(on_disk - set(listed)):
+        check.find("a file in the bundle is not listed in its release.json", f"{where}: {name}")
+    for name, sha in sorted(listed.items()):
+        if name not in on_disk:
+            check.find("a file listed in release.json is missing", f"{where}: {name}")
+        elif file_sha256(bundle / name) != sha:
+            check.find("a file listed in release.json has changed", f"{where}: {name}")
+    return len(on_disk)
+
+
+# A personal name as the custodian's name columns hold it: capitalised words of letters, joined
+# by a space, hyphen or apostrophe, every word one the names come from (see _name_words).
+NAME_SHAPE = "[A-Z][a-z]+(?:[ '-][A-Z][a-z]+){0,2}"
+DATE_VALUE = "[0-9]{8}|[0-9]{4}-[0-9]{2}-[0-9]{2}.*"  # CCYYMMDD or an ISO date (time and all)
+
+
+def _name_words() -> list[str]:
+    """The words every first and last name of the district is made of: the generator's lists
+    (p20.synth.district), from which its typos, nicknames and double surnames derive too."""
+    from p20.synth.district import FIRST_NAMES, LAST_NAMES
+
+    return sorted({w.lower() for w in [*FIRST_NAMES, *LAST_NAMES]})
+
+
+def birth_date_columns() -> set[str]:
+    """Columns that hold a birth date by the policy: raw birth-date columns and what they are
+    coarsened to (birth_date -> birth_year_month)."""
+    return {n.lower() for e in extracts().values() for c in e.columns if "birth" in c.raw_column
+            for n in (c.raw_column, c.outbox_column) if n}
+
+
+def _check_values(check: Check, con: duckdb.DuckDBPyConnection, bundle: Path, where: str) -> None:
+    """No value of any Parquet file of the bundle (listed or not) looks like a raw identifier:
+    an SSID, a name, a full birth date; nor is any column named like one."""
+    forbidden, births, words = identifier_column_names(), birth_date_columns(), _name_words()
+    for path in sorted(bundle.rglob("*.parquet")):
+        place = f"{where}: {path.relative_to(bundle)}"
+        columns = con.execute(f"select column_name, column_type from (describe select * from read_parquet({sql_str(path)}))").fetchall()
+        for column, ctype in columns:
+            col, ref = f"{place}.{column}", f'"{column}"'
+            if column.lower() in forbidden:
+                check.find("a released file has a column named like a raw identifier", col)
+            if column.endswith(release.TOKEN_SUFFIX):
+                continue  # hex tokens: checked against the warehouse's tokens
+            text = f"cast({ref} as varchar)"
+            candidates = [v for (v,) in con.execute(
+                f"select distinct {text} from read_parquet({sql_str(path)}) where regexp_matches({text}, '[0-9]{{9}}')").fetchall()]
+            n_ssid = sum(1 for v in candidates if SSID_LIKE.search(v))
+            if n_ssid:
+                check.find("a released value looks like an SSID (9-10 digits)", col, n_ssid)
+            if ctype == "VARCHAR":
+                (n_names,) = con.execute(
+                    f"select count(distinct {ref}) from read_parquet({sql_str(path)}) where regexp_full_match({ref}, ?) "
+                    f"and len(list_filter(string_split_regex(lower({ref}), '[ ''-]'), lambda w: not list_contains(?, w))) = 0",
+                    [NAME_SHAPE, words]).fetchall()[0]
+                if n_names:
+                    check.find("a released value looks like a personal name", col, n_names)
+            if column.lower() in births or "birth" in column.lower() or column.lower() == "dob":
+                (n_dates,) = con.execute(
+                    f"select count(*) from read_parquet({sql_str(path)}) where {ref} is not null and "
+                    + ("true" if ctype.startswith(("DATE", "TIMESTAMP")) else f"regexp_full_match({text}, '{DATE_VALUE}')")
+                ).fetchall()[0]
+                if n_dates:
+                    check.find("a released birth-date column holds full dates", col, n_dates)
 
 
 def _tokens_also_in_the_warehouse(con: duckdb.DuckDBPyConnection, shipped: list[tuple[str, Path, str]]) -> dict[str, int]:

@@ -3,6 +3,7 @@ custodian (what may cross), the gate (what a valid file looks like) and dbt (how
 
 import csv
 import hashlib
+import re
 from dataclasses import dataclass
 from functools import cache
 
@@ -16,6 +17,9 @@ COLUMN_POLICY_SEED = SEEDS_DIR / "extract_columns.csv"
 # `p20 pseudonymise`.
 LINK_ID_COLUMN = "matched_ssid"
 ACTIONS = {"keep", "tokenise", "coarsen", "drop"}
+# An SSID is a 9-10 digit integer standing alone: not inside a hex token, and not the
+# fractional part of a decimal (a mean over 512 students can end in exactly nine digits).
+SSID_LIKE = re.compile(r"(?<![0-9a-f.])\d{9,10}(?![0-9a-f])")
 
 
 @dataclass(frozen=True)
