@@ -172,3 +172,16 @@ def test_a_released_mart_whose_class_its_agreement_does_not_allow_is_found(audit
     assert [(r, w) for r, w in _findings(zones, monkeypatch) if "class" in r] == [
         ("a released mart's disclosure class is not allowed by its agreement",
          f"release {bundle.name} (DSA demo-index-2026): fct_school_measures")]
+
+
+def test_a_student_level_file_with_a_class_under_k_is_found(audited, tmp_path, monkeypatch):
+    """The audit measures k again on the files as they are, not as release.json says."""
+    zones = copy_zones(audited, tmp_path)
+    bundle = _algebra_bundle(zones)
+    target = bundle / "fct_grade8_algebra.parquet"
+    duckdb.sql(f"copy (select * replace (case when row_number() over () = 1 then 2099 else school_year end as school_year) "
+               f"from '{target}') to '{tmp_path}/g8.parquet' (format parquet)")
+    shutil.move(tmp_path / "g8.parquet", target)
+    _reseal(zones, bundle, "fct_grade8_algebra.parquet", monkeypatch)
+    assert _findings(zones, monkeypatch) == [
+        ("a student-level file has a class under its k = 5", f"release {bundle.name} (DSA demo-algebra-2026): fct_grade8_algebra")]

@@ -301,3 +301,15 @@ def measure(con: duckdb.DuckDBPyConnection, marts: list[Mart], files: dict[str, 
                         "quasi_identifiers": list(m.quasi_identifiers),
                         "linked_quasi_identifiers": {d.model: list(d.quasi_identifiers) for d in m.linked}}
     return out
+
+
+def marts_of_record(record: dict, token_suffix: str) -> list[Mart]:
+    """The student-level marts of a written bundle, as its release.json describes them, for
+    measuring again what the files hold (p20 audit)."""
+    tables = {m: t for m, t in record["tables"].items() if "anonymity" in t}
+    marts = {m: Mart(model=m, rows_sql="", columns=t["columns"], token=person_token(t["columns"], token_suffix),
+                     quasi_identifiers=tuple(t["anonymity"]["quasi_identifiers"]),
+                     sensitive=tuple(t["anonymity"]["l_diversity"])) for m, t in tables.items()}
+    for m, t in tables.items():
+        marts[m].linked = [marts[d] for d in t["anonymity"]["linked_quasi_identifiers"]]
+    return list(marts.values())

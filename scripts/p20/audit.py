@@ -28,7 +28,7 @@ from pathlib import Path
 
 import duckdb
 
-from p20 import keys, paths, release
+from p20 import anonymity, keys, paths, release
 from p20.errors import P20Error
 from p20.gate import LOAD_RECORD, TRUST_FILE, current_loads, read_ledger
 from p20.policy import SSID_LIKE, extracts
@@ -167,6 +167,7 @@ def check_releases(con: duckdb.DuckDBPyConnection, today: dt.date) -> Check:
             check.find("the release's seal does not hold (changed after release)", where)
         examined_files += _check_closed(check, bundle, record, where)
         _check_values(check, con, bundle, where)
+        _check_k(check, con, bundle, record, where)
         if agreement is None:
             check.find("the release's agreement is no longer in seeds/dsa_agreements.csv", where)
             continue
@@ -210,6 +211,20 @@ def _check_closed(check: Check, bundle: Path, record: dict, where: str) -> int:
         elif file_sha256(bundle / name) != sha:
             check.find("a file listed in release.json has changed", f"{where}: {name}")
     return len(on_disk)
+
+
+def _check_k(check: Check, con: duckdb.DuckDBPyConnection, bundle: Path, record: dict, where: str) -> None:
+    """Each student-level file still holds no class under the k its release recorded, measured
+    again on the files as they are (joined as a recipient would join them)."""
+    marts = anonymity.marts_of_record(record, release.TOKEN_SUFFIX)
+    files = {m.model: bundle / record["tables"][m.model]["file"] for m in marts}
+    if not marts or not all(f.exists() for f in files.values()):
+        return  # nothing student-level, or a missing file (a finding of its own)
+    measured = anonymity.measure(con, marts, {m: sql_str(f) for m, f in files.items()})
+    for m in marts:
+        k, got = record["tables"][m.model]["anonymity"]["k_required"], measured[m.model]["k_achieved"]
+        if got is not None and got < k:
+            check.find(f"a student-level file has a class under its k = {k}", f"{where}: {m.model}", got)
 
 
 # A personal name as the custodian's name columns hold it: capitalised words of letters, joined
