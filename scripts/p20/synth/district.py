@@ -16,11 +16,12 @@ import numpy as np
 import pandas as pd
 
 from p20 import calibration as cal
+from p20.inventory import SYNTH_MARKER
 
 REPORTING_LEA = "1964733"
 FIRST_YEAR, LAST_YEAR = 2016, 2025
 GRADES = ["KN"] + [f"{g:02d}" for g in range(1, 13)]
-MARKER = "_synth.json"
+MARKER = SYNTH_MARKER  # p20.inventory knows it is not an extract
 
 
 @dataclass(frozen=True)
