@@ -32,7 +32,7 @@ def measure(custodian) -> dict:
     from p20.link import _quiet, threshold
 
     con = duckdb.connect()
-    district_identities(con, custodian / "raw")
+    district_identities(con, custodian / "raw", json.loads((custodian / "outbox" / "manifest.json").read_text()))
     results = []
     for name, source in SOURCES.items():
         with _quiet():
