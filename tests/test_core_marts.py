@@ -106,3 +106,82 @@ def test_course_codes_of_both_eras_reach_algebra(tiny_run):
     )
     assert got["after_code_change"].tolist() == [False, True]
     assert (got["n_codes"] >= 1).all() and (got["n_invalid"] == 0).all()
+
+
+def _raw_graduation_cohorts(custodian) -> pd.DataFrame:
+    """The four-year adjusted cohorts recomputed from the custodian's raw SENR files, as the
+    docs define them (fct_graduation_cohorts, seed index_measures): a student joins the cohort
+    of year + 12 - grade of a primary high-school enrolment (the earliest such), leaves it by a
+    transfer out of the district (seed exit_reason_codes.leaves_cohort) unless they graduate,
+    graduates by a completer exit with a standard diploma (seed completion_status_codes) by the
+    cohort year, and counts at the school of last enrolment: the primary enrolment that
+    started last up to the cohort year. One row per student token (made here, for the join)."""
+    from p20 import keys
+    from p20.paths import SEEDS_DIR
+    from p20.policy import extracts
+
+    names = [c.raw_column for c in extracts()["enrollments"].columns]
+    frames = []
+    for path in sorted((custodian / "raw").glob("SENR_*.txt")):
+        lines = [line.split("^") for line in path.read_bytes().decode().split("\r\n") if line]
+        frames.append(pd.DataFrame(lines, columns=names).assign(school_year=int(path.stem[-4:])))
+    senr = pd.concat(frames, ignore_index=True)
+    last_year = senr["school_year"].max()
+    seed = lambda name: pd.read_csv(SEEDS_DIR / f"{name}.csv", dtype=str)  # noqa: E731
+    statuses, exits, completions = seed("enrollment_status_codes"), seed("exit_reason_codes"), seed("completion_status_codes")
+    senr = senr[senr["enrollment_status"].isin(statuses.query("is_primary == 'true'")["enrollment_status"])]
+    distinct = sorted(set(senr["ssid"]))
+    token = dict(zip(distinct, keys.tokenise_many(keys.load_master_key(custodian / "keys" / "master.key"), "student", distinct)[1], strict=True))
+    senr = senr.assign(student_token=senr["ssid"].map(token))
+    hs = senr[senr["grade_level"].isin(["09", "10", "11", "12"])]
+    cohort = (hs["school_year"] + 12 - hs["grade_level"].astype(int)).groupby(hs["student_token"]).min()
+    senr = senr.merge(cohort.rename("cohort_year"), left_on="student_token", right_index=True)
+    senr = senr[senr["school_year"] <= senr["cohort_year"]]
+    senr = senr.assign(
+        graduates=senr["exit_reason"].isin(exits.query("is_completer == 'true'")["exit_reason"])
+        & senr["completion_status"].isin(completions.query("is_standard_diploma == 'true'")["completion_status"]),
+        leaves=senr["exit_reason"].isin(exits.query("leaves_cohort == 'true'")["exit_reason"]),
+    )
+    last = senr.sort_values(["school_year", "enrollment_start_date", "school_code"]).groupby("student_token").tail(1)
+    out = senr.groupby("student_token").agg(is_graduate=("graduates", "any"), left=("leaves", "any"))
+    out = out.join(last.set_index("student_token")[["cohort_year", "school_code"]]).reset_index()
+    out = out[~(out["left"] & ~out["is_graduate"]) & (out["cohort_year"] <= last_year)]
+    return out.rename(columns={"cohort_year": "school_year"})[["student_token", "school_year", "school_code", "is_graduate"]]
+
+
+def assert_graduation_matches_raw(zones, min_schools: int = 1) -> None:
+    """Graduation by cohort year and school, in fct_graduation_cohorts and in the index's
+    graduation measure, equals the raw recomputation student for student. Messages carry
+    cohort years, school codes and counts, never a token (so no frame in an assert)."""
+    raw = _raw_graduation_cohorts(zones.custodian)
+    got = mart(zones, "select student_token, school_year, school_code, is_graduate from marts.fct_graduation_cohorts")
+    both = raw.merge(got, on="student_token", how="outer", suffixes=("_raw", "_mart"), indicator=True)
+    n_students, n_schools = len(raw), raw["school_code"].nunique()
+    assert n_students > 100 and n_schools >= min_schools, (n_students, n_schools)
+    differ = both[
+        (both["_merge"] != "both")
+        | (both["school_year_raw"] != both["school_year_mart"])
+        | (both["school_code_raw"] != both["school_code_mart"])
+        | (both["is_graduate_raw"] != both["is_graduate_mart"])
+    ]
+    where = differ.groupby(["school_year_raw", "school_code_raw", "school_code_mart"], dropna=False).size()
+    n_differ = len(differ)
+    assert n_differ == 0, f"{n_differ} students differ (cohort year, raw school, mart school: count):\n{where}"
+    cells = raw.groupby(["school_year", "school_code"])["is_graduate"].agg(n_students="size", n_graduates="sum").reset_index()
+    cells["measure_value"] = (100.0 * cells["n_graduates"] / cells["n_students"]).round(4)
+    measure = mart(
+        zones,
+        """select school_year, school_code, n_students, measure_value from marts.fct_school_measures
+           where measure = 'graduation' and reporting_group = 'all'""",
+    )
+    m = cells.merge(measure, on=["school_year", "school_code"], how="outer", suffixes=("_raw", "_mart"), indicator=True)
+    wrong = m[(m["_merge"] != "both") | (m["n_students_raw"] != m["n_students_mart"])
+              | ((m["measure_value_raw"] - m["measure_value_mart"]).abs() > 1.1e-4)]
+    n_wrong = len(wrong)
+    assert n_wrong == 0, wrong[["school_year", "school_code", "n_students_raw", "n_students_mart", "measure_value_raw", "measure_value_mart"]]
+
+
+def test_graduation_cohorts_equal_a_recomputation_from_the_raw_extracts(tiny_run):
+    """Cohort membership and graduation, student for student (tiny has one high school: the
+    attribution to the school of last enrolment is proven on small, test_small_preset.py)."""
+    assert_graduation_matches_raw(tiny_run)

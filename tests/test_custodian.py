@@ -197,3 +197,76 @@ def test_pseudonymise_is_deterministic(tiny_run, tmp_path, monkeypatch):
     for name in sorted(f["file"] for f in made):  # p20 link's files are not pseudonymise's
         path = zones.custodian / "outbox" / name
         assert file_sha256(path) == file_sha256(tmp_path / "again" / path.name), path.name
+
+
+def test_misnamed_raw_file_is_refused_by_name_and_nothing_crosses(tiny_run, tmp_path):
+    """A raw file p20 does not recognise (SENR_2025.csv, SENR_2025_corrected.txt) stops the
+    run (exit 1, naming it, the outbox untouched); --map FILE=CODE_YEAR takes it explicitly."""
+    from conftest import tree_snapshot
+
+    zones = copy_zones(tiny_run, tmp_path / "m")
+    raw, outbox = zones.custodian / "raw", zones.custodian / "outbox"
+    before = tree_snapshot(outbox)
+    (raw / "SENR_2025.txt").rename(raw / "SENR_2025_corrected.txt")
+    (raw / "SENR_2024.txt").rename(raw / "SENR_2024.csv")
+    proc = zones.p20("pseudonymise")
+    assert proc.returncode == 1, proc.stdout
+    assert "SENR_2024.csv" in proc.stderr and "SENR_2025_corrected.txt" in proc.stderr and "--map" in proc.stderr
+    assert CANARY_SSID not in proc.stderr + proc.stdout
+    assert tree_snapshot(outbox) == before
+    proc = zones.p20("pseudonymise", "--map", "SENR_2025_corrected.txt=SENR_2025", "--map", "SENR_2024.csv=SENR_2024")
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((outbox / "manifest.json").read_text())
+    senr = {f["school_year"]: f for f in manifest["files"] if f["extract"] == "enrollments"}
+    assert senr[2025]["raw_file"] == "SENR_2025_corrected.txt" and senr[2025]["sha256"] == next(
+        e["sha256"] for e in json.loads(before["manifest.json"])["files"] if e["file"] == "enrollments_2025.txt"
+    )
+    assert {m["raw_file"] for m in manifest["inventory"]["mapped"]} == {"SENR_2025_corrected.txt", "SENR_2024.csv"}
+    assert manifest["inventory"]["missing"] == []
+
+
+CANARY_SSID = "0246813579"  # conftest.CANARY: planted in every raw file of tiny_run
+
+
+def test_inventory_lists_a_missing_extract_year_and_load_prints_it(tiny_run, tmp_path):
+    """A delivery without SENR 2025: the manifest's inventory says enrollments 2025 is missing
+    (the previous outbox had it), and `p20 load` prints one line for it."""
+    zones = copy_zones(tiny_run, tmp_path / "i")
+    (zones.custodian / "raw" / "SENR_2025.txt").unlink()
+    proc = zones.p20("pseudonymise", check=True)
+    assert "missing: enrollments 2025" in proc.stderr
+    inv = json.loads((zones.custodian / "outbox" / "manifest.json").read_text())["inventory"]
+    assert inv["missing"] == [{"extract": "enrollments", "school_year": 2025}]
+    assert 2025 not in inv["arrived"]["enrollments"] and inv["arrived"]["students"][-1] == 2025
+    proc = zones.p20("load")
+    assert proc.returncode == 0, proc.stderr
+    assert [line for line in proc.stderr.splitlines() if line.startswith("missing:")] == [
+        f"missing: enrollments 2025: in the previous outbox ({inv['compared_with']}), not in this one"
+    ]
+
+
+def test_pseudonymise_after_link_keeps_the_linked_files_or_says_to_link_again(tiny_run, tmp_path, monkeypatch):
+    """Re-running pseudonymise after link keeps link's 12 files (same bytes, listed, said so);
+    under another key they cannot be kept, and the inventory says to run `p20 link` again."""
+    from p20 import keys
+    from p20.custodian import pseudonymise
+    from p20.inventory import missing_lines
+    from p20.policy import linked_extracts
+
+    zones = copy_zones(tiny_run, tmp_path / "k")
+    outbox = zones.custodian / "outbox"
+    linked = {p.name: p.read_bytes() for p in outbox.glob("*.txt") if p.name.rsplit("_", 1)[0] in linked_extracts()}
+    assert len(linked) == 12
+    proc = zones.p20("pseudonymise", check=True)
+    assert "kept the previous outbox's 12 files of `p20 link`" in proc.stdout
+    manifest = json.loads((outbox / "manifest.json").read_text())
+    assert len(manifest["files"]) == n_extract_files() and manifest["inventory"]["missing"] == []
+    assert {name: (outbox / name).read_bytes() for name in linked} == linked
+    assert zones.p20("load", check=True).stdout.count("142 unchanged") == 1
+    other = tmp_path / "other.key"
+    keys.write_secret(other, b"\x07" * keys.KEY_BYTES)
+    monkeypatch.setenv("P20_CUSTODIAN_DIR", str(zones.custodian))  # the escrow key of this copy
+    manifest = pseudonymise(zones.custodian / "raw", outbox, key_path=other)
+    assert not any(f["extract"] in linked_extracts() for f in manifest["files"])
+    lines = missing_lines(manifest)
+    assert len(lines) == 12 and all("run `p20 link`" in line for line in lines)

@@ -287,9 +287,14 @@ def _set_field(position: int, value: str, line: int = 1):
         ("students_2019.txt", _set_field(7, "20070412", line=2), "never a full birth date"),
         ("students_2019.txt", _set_field(4, "9999999", line=2), "school in that year's schools extract"),
         ("students_2019.txt", _set_field(5, "2017-2018", line=2), "academic_year is the file's school year"),
+        (
+            "enrollments_2023.txt",
+            lambda ls: _set_field(13, "100", line=2)(_set_field(12, "T160", line=2)(ls)),
+            "completion_status only with a completer exit (seeds/exit_reason_codes is_completer)' failed on 1 rows (lines 2)",
+        ),
     ],
     ids=["truncated", "tripled", "start-before-year", "exit-after-year", "exit-before-start",
-         "impossible-date", "full-birth-date", "unknown-school", "wrong-year"],
+         "impossible-date", "full-birth-date", "unknown-school", "wrong-year", "graduated-on-a-transfer"],
 )
 def test_rule_breaking_extract_is_rejected(loaded, file, edit, rule, monkeypatch):
     """In-process (GX is imported once for all cases); the CLI's exit code and one-line

@@ -32,7 +32,7 @@ def measure(custodian) -> dict:
     from p20.link import _quiet, threshold
 
     con = duckdb.connect()
-    district_identities(con, custodian / "raw")
+    district_identities(con, custodian / "raw", json.loads((custodian / "outbox" / "manifest.json").read_text()))
     results = []
     for name, source in SOURCES.items():
         with _quiet():
@@ -132,6 +132,20 @@ def test_link_prints_no_identity_is_deterministic_and_refuses_an_unknown_column(
     proc = zones.p20("link")
     assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert nsc.name in proc.stderr and "rule 'column policy'" in proc.stderr and "student_email" in proc.stderr
+    assert tree_snapshot(outbox) == before
+
+
+def test_link_refuses_a_file_it_does_not_recognise_in_its_folders(tiny_run, tmp_path):
+    """A stray file beside the NSC report (a second download, a spreadsheet) stops `p20 link`
+    by name before any matching: exit 1, the outbox untouched."""
+    zones = copy_zones(tiny_run, tmp_path / "u")
+    outbox = zones.custodian / "outbox"
+    before = tree_snapshot(outbox)
+    stray = zones.custodian / "raw" / "nsc" / "nsc_detail_2026 (1).csv"
+    stray.write_bytes((zones.custodian / "raw" / "nsc" / "nsc_detail_2026.csv").read_bytes())
+    proc = zones.p20("link")
+    assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "nsc/nsc_detail_2026 (1).csv" in proc.stderr and "nothing was written" in proc.stderr
     assert tree_snapshot(outbox) == before
 
 

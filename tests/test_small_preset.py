@@ -5,7 +5,8 @@ checks that need statistical power or the README's own data. They share one modu
 - the planted beat-the-odds schools rank in the top decile of the positive-outlier mart;
 - a regression on the peer-composition mart recovers a within-race peer effect larger than the
   cross-race one;
-- the algebra counts match a recomputation from the raw extracts;
+- the algebra counts, and graduation by school (at the school of last enrolment), match a
+  recomputation from the raw extracts;
 - the README's researcher questions run as written and answer with rows;
 - p20 link meets its precision and recall floors against the planted truth.
 """
@@ -16,6 +17,7 @@ import re
 import numpy as np
 import pytest
 from test_algebra import assert_algebra_counts_match_raw
+from test_core_marts import assert_graduation_matches_raw
 
 from conftest import REPO, mart
 
@@ -33,6 +35,12 @@ def test_planted_beat_the_odds_schools_rank_in_the_top_decile(small_run):
     assert ranked.loc[planted, "is_positive_outlier"].all()
     # and the mart does not call every school an outlier
     assert ranked["is_positive_outlier"].sum() <= 0.15 * len(ranked)
+
+
+def test_graduation_by_school_equals_a_recomputation_from_the_raw_extracts(small_run):
+    """Three high schools, students moving between them after census day: each counts at the
+    school of last enrolment, in the cohort mart and in the index's graduation measure."""
+    assert_graduation_matches_raw(small_run, min_schools=3)
 
 
 def test_peer_regression_recovers_a_larger_within_group_effect(small_run):

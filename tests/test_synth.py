@@ -11,7 +11,7 @@ import pytest
 
 from p20 import calibration as cal
 from p20.paths import SEEDS_DIR
-from p20.policy import code_set, extracts, pseudonymised_extracts
+from p20.policy import code_set, extracts, project_var, pseudonymised_extracts
 from p20.textio import file_sha256
 
 YEARS = range(2016, 2026)
@@ -199,7 +199,9 @@ def test_truth_files_are_present_and_recompute_from_the_raw_files(small):
     scsc = _all_years(small, "SCSC")
     algebra = pd.read_csv(SEEDS_DIR / "course_codes.csv", dtype=str).query("is_algebra1 == 'true'")["state_course_code"]
     g8 = scsc[scsc["grade_level"] == "08"].assign(took=lambda d: d["state_course_code"].isin(algebra))
-    g8["passed"] = g8["took"] & (g8["final_grade"] != "F")
+    # passed at the marts' mark (var p20:algebra_pass_min_mark, C), not merely with credit (D)
+    points = pd.read_csv(SEEDS_DIR / "marks.csv").set_index("final_grade")["grade_points"]
+    g8["passed"] = g8["took"] & (g8["final_grade"].map(points) >= points[project_var("algebra_pass_min_mark")])
     got = g8.groupby(["school_year", "school_code"])[["took", "passed"]].sum().reset_index()
     want = pd.read_csv(truth / "algebra_grade8_by_school_year.csv", dtype={"school_code": str})
     m = want.merge(got, on=["school_year", "school_code"], how="outer")
@@ -213,6 +215,24 @@ def test_truth_files_are_present_and_recompute_from_the_raw_files(small):
     counts = rfep_this_year.groupby(sela["school_year"]).sum()
     reclass = pd.read_csv(truth / "el_reclassification_by_year.csv").set_index("school_year")["n_reclassified"]
     assert (counts == reclass).all()
+
+
+def test_exit_codes_and_completion_statuses_are_consistent(small):
+    """A completion status only on a completer exit (seed exit_reason_codes); a student who
+    leaves the district before grade 12 ends the year on a leaving exit, not on a transfer
+    within the district (T160) or on no exit at all."""
+    senr = _all_years(small, "SENR")
+    completer = set(pd.read_csv(SEEDS_DIR / "exit_reason_codes.csv").query("is_completer")["exit_reason"])
+    # counts only in the messages: never a row (its SSID) in a failure report
+    reasons = senr.loc[senr["completion_status"] != "", "exit_reason"]
+    wrong = reasons[~reasons.isin(completer)].value_counts().to_dict()
+    assert len(reasons) > 100 and not wrong, f"completion status on non-completer exits: {wrong}"
+    last = senr.sort_values("enrollment_start_date").groupby(["student", "school_year"]).tail(1)
+    nxt = set(zip(senr["student"], senr["school_year"] - 1, strict=True))
+    gone = last[(last["school_year"] < YEARS[-1]) & (last["grade_level"] != "12")]
+    gone = gone[[k not in nxt for k in zip(gone["student"], gone["school_year"], strict=True)]]
+    wrong = gone.loc[gone["exit_reason"].isin(["T160", ""]), "exit_reason"].value_counts().to_dict()
+    assert len(gone) > 100 and not wrong, f"leavers whose last record is no leaving exit: {wrong}"
 
 
 def test_truth_holds_aggregates_and_planted_parameters_but_no_raw_ids(small):

@@ -161,8 +161,8 @@ OFFENSE_SHARES = {"511": 0.35, "500": 0.30, "510": 0.10, "200": 0.10, "600": 0.1
 # Assessments (CAASPP): grades tested, participation, test day.
 TESTED_GRADES = (3, 4, 5, 6, 7, 8, 11)
 P_TESTED = 0.97
-# Lowest scale score of levels 2/3/4 (FORMATS.md) and the score range (LOSS/HOSS, ~ for the
-# grades FORMATS.md does not list).
+# Lowest scale score of levels 2/3/4 and the score range (LOSS/HOSS), as in
+# seeds/assessment_scales.csv (the Smarter Balanced reporting scale, docs/formats.md; ~).
 CAASPP_CUTS = {
     "math": {3: (2381, 2436, 2501), 4: (2411, 2485, 2549), 5: (2455, 2528, 2579), 6: (2473, 2552, 2610),
              7: (2484, 2567, 2635), 8: (2504, 2586, 2653), 11: (2543, 2628, 2718)},

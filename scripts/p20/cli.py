@@ -167,16 +167,31 @@ def escrow_lookup(
 def pseudonymise(
     raw: Annotated[Path | None, typer.Argument(help="folder of raw extracts")] = None,
     outbox: Annotated[Path | None, typer.Option(help="where to write the outbox")] = None,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="take a file under another name: FILE=CODE_YEAR, e.g. SENR_2025_corrected.txt=SENR_2025"),
+    ] = None,
 ):
-    """Tokenise ids, drop names and exact birth dates: raw extracts -> outbox + manifest."""
+    """Tokenise ids, drop names and exact birth dates: raw extracts -> outbox + manifest.
+    A file in the raw folder that p20 does not recognise refuses the run (exit 1)."""
     from p20.custodian import pseudonymise as run
+    from p20.inventory import missing_lines, parse_mapping
+    from p20.policy import linked_extracts
 
-    manifest = run(raw or paths.raw_dir(), outbox or paths.outbox_dir())
-    rows = sum(f["rows"] for f in manifest["files"])
+    manifest = run(raw or paths.raw_dir(), outbox or paths.outbox_dir(), mapping=parse_mapping(map_ or []))
+    made = [f for f in manifest["files"] if f["extract"] not in linked_extracts()]
     out.print(
-        f"pseudonymise: {len(manifest['files'])} extracts, {rows} rows, key "
+        f"pseudonymise: {len(made)} extracts, {sum(f['rows'] for f in made)} rows, key "
         f"{manifest['key_fingerprint']} -> {outbox or paths.outbox_dir()}"
     )
+    kept = len(manifest["files"]) - len(made)
+    if kept:
+        out.print(
+            f"pseudonymise: kept the previous outbox's {kept} files of `p20 link` (linked "
+            f"{(manifest.get('link') or {}).get('linked_at', '?')}); run `p20 link` to match this delivery"
+        )
+    for line in missing_lines(manifest):
+        err.print(line, markup=False)
 
 
 @app.command()
@@ -201,9 +216,12 @@ def link(
 def load(outbox: Annotated[Path | None, typer.Argument(help="an outbox folder")] = None):
     """Validate each extract with its GX suite; land what passes, quarantine what fails."""
     from p20.gate import load as run
+    from p20.inventory import missing_lines
 
     outcomes = run(outbox or paths.outbox_dir(), on_file=_progress_bar("validating"))
     counts = {s: sum(o.status == s for o in outcomes) for s in ("landed", "unchanged", "rejected")}
+    for line in missing_lines(_read_manifest(outbox or paths.outbox_dir())):
+        err.print(line, markup=False)
     for o in outcomes:
         if o.status == "rejected":
             for line in o.message.split("; "):
@@ -215,6 +233,15 @@ def load(outbox: Annotated[Path | None, typer.Argument(help="an outbox folder")]
     if counts["rejected"]:
         err.print(f"reports: {paths.quarantine_dir()}", markup=False)
         raise typer.Exit(1)
+
+
+def _read_manifest(outbox: Path) -> dict:
+    """The outbox's manifest, after `p20 load` has checked its seal."""
+    import json
+
+    from p20.custodian import MANIFEST
+
+    return json.loads((outbox / MANIFEST).read_text(encoding="utf-8"))
 
 
 def _progress_bar(label: str):
@@ -349,11 +376,12 @@ def demo(
     if not keys.release_key_path().exists():
         keys.write_secret(keys.release_key_path(), keys.release_key(keys.load_master_key()))
     from p20.link import link as run_link
+    from p20.policy import linked_extracts
 
     manifest = run_pseudonymise(paths.raw_dir(), paths.outbox_dir())
     linked = run_link(paths.raw_dir(), paths.outbox_dir())
     out.print(
-        f"2/5 pseudonymise: {len(manifest['files'])} extracts; link: "
+        f"2/5 pseudonymise: {sum(f['extract'] not in linked_extracts() for f in manifest['files'])} extracts; link: "
         f"{sum(len(r.files) for r in linked)} files with no district id -> {paths.outbox_dir()}"
     )
     outcomes = run_load(paths.outbox_dir(), on_file=_progress_bar("validating"))

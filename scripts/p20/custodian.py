@@ -8,14 +8,17 @@ stages side by side: a reader thread parses the next file (Arrow's CSV reader) a
 dictionary-encodes its id columns; this thread looks up the distinct ids' tokens (only ids never
 seen before are hashed, in Python) and maps them back by index; a writer thread renders and
 writes the previous file, and a flusher takes its sha256 and waits for the disk. The outbox is
-written under a temporary name and renamed into place with its manifest.
+written under a temporary name and renamed into place with its manifest. Which files are taken
+is p20.inventory's: an entry of raw/ it does not recognise refuses the run by name. The files
+`p20 link` added to the previous outbox are carried over when they are still valid under this
+key; otherwise the manifest's inventory lists them missing, with the hint to link again.
 """
 
 import datetime as dt
 import hashlib
 import json
 import os
-import re
+import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import NoReturn
@@ -26,11 +29,11 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from p20 import escrow, keys
-from p20.errors import RejectedInput, UsageError
-from p20.policy import Extract, extract_by_raw_code, policy_version, project_var
-from p20.textio import DELIMITER, atomic_dir, register_lines, write_json_atomic
+from p20.errors import RejectedInput
+from p20.inventory import inventory, raw_extracts
+from p20.policy import Extract, linked_extracts, policy_version, project_var
+from p20.textio import DELIMITER, atomic_dir, file_sha256, register_lines, write_json_atomic
 
-RAW_NAME = re.compile(r"^(?P<code>[A-Z]{4})_(?P<year>\d{4})\.txt$")
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "p20-outbox/1"
 # Characters of a CCYYMMDD birth date that cross, by var p20:birth_date_precision.
@@ -54,28 +57,6 @@ def manifest_payload(manifest: dict) -> bytes:
 def seal_manifest(manifest: dict, master: bytes) -> dict:
     """Authenticate a manifest with the manifest key (HKDF of the master key)."""
     return {**manifest, "mac": keys.mac(keys.manifest_key(master), manifest_payload(manifest))}
-
-
-def raw_files(raw_dir: Path) -> list[tuple[Path, Extract, int]]:
-    """The raw extracts in a folder, schools first (others are checked against them)."""
-    if not raw_dir.is_dir():
-        raise UsageError(f"{raw_dir}: no such folder of raw extracts (run `p20 synth` first?)")
-    known = extract_by_raw_code()
-    found = []
-    for path in sorted(raw_dir.iterdir()):
-        m = RAW_NAME.match(path.name)
-        if not m:
-            continue
-        if m["code"] not in known:
-            raise RejectedInput(
-                f"{path.name}: no column policy for extract code {m['code']} in "
-                "seeds/extract_columns.csv; add one before it can cross to the research zone"
-            )
-        found.append((path, known[m["code"]], int(m["year"])))
-    if not found:
-        raise UsageError(f"{raw_dir}: holds no raw extracts named like SENR_2024.txt")
-    order = list(known)
-    return sorted(found, key=lambda f: (order.index(f[1].raw_file_code), f[2]))
 
 
 def encode_ids(values: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -239,12 +220,39 @@ def pseudonymise_columns(
     return columns
 
 
-def pseudonymise(raw_dir: Path, outbox: Path, key_path: Path | None = None) -> dict:
-    """Write the whole outbox (extracts + manifest) atomically; returns the manifest."""
-    files = raw_files(raw_dir)
+def previous_manifest(outbox: Path) -> dict | None:
+    """The manifest of the outbox about to be replaced (None when there is none or it is not
+    JSON): what the new one is compared with."""
+    try:
+        return json.loads((outbox / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def linked_entries_to_keep(previous: dict | None, outbox: Path, master: bytes) -> list[dict]:
+    """The previous outbox's `p20 link` files that the new outbox keeps: only under a manifest
+    sealed with this key, and each file still as its hash says (tokens of another key would
+    not join; those are listed missing instead, with the hint to link again)."""
+    if not previous or previous.get("mac") != seal_manifest(previous, master)["mac"]:
+        return []
+    linked = [e for e in previous.get("files", []) if e.get("extract") in linked_extracts()]
+    return [e for e in linked if (outbox / e["file"]).is_file() and file_sha256(outbox / e["file"]) == e["sha256"]]
+
+
+def pseudonymise(
+    raw_dir: Path, outbox: Path, key_path: Path | None = None, mapping: dict[str, tuple[str, int]] | None = None
+) -> dict:
+    """Write the whole outbox (extracts + manifest) atomically; returns the manifest. Files
+    under other names are taken only through `mapping` (inventory.parse_mapping); the files
+    `p20 link` added to the previous outbox are kept when they are still valid."""
+    found = raw_extracts(raw_dir, mapping)
+    files = [(f.path, f.extract, f.year) for f in found]
+    mapped = [{"raw_file": f.path.name, "extract": f.extract.name, "school_year": f.year} for f in found if f.mapped]
     master = keys.load_master_key(key_path)
     escrow_key = keys.load_escrow_key()
     fingerprint = keys.fingerprint(master)
+    previous = previous_manifest(outbox)
+    kept_linked = linked_entries_to_keep(previous, outbox, master)
     entries = {}
     tokens = TokenCache(master)
     # A school year at a time: the files of one year share their people (see TokenCache).
@@ -280,6 +288,7 @@ def pseudonymise(raw_dir: Path, outbox: Path, key_path: Path | None = None) -> d
             writing[path] = writer.submit(write_file, columns, tmp / out_name)
             entries[path] = {
                 "file": out_name,
+                "raw_file": path.name,
                 "extract": extract.name,
                 "school_year": year,
                 "rows": table.num_rows,
@@ -291,13 +300,19 @@ def pseudonymise(raw_dir: Path, outbox: Path, key_path: Path | None = None) -> d
         # The escrow is written before the outbox appears: a token never leaves without it.
         for id_kind in tokens.known:
             escrow.write_crosswalk(id_kind, tokens.crosswalk(id_kind), escrow_key, fingerprint)
+        for entry in kept_linked:
+            shutil.copy2(outbox / entry["file"], tmp / entry["file"])
+        listed = [entries[path] for path, _, _ in files] + kept_linked
         manifest = {
             "format": MANIFEST_FORMAT,
             "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "key_fingerprint": fingerprint,
             "policy_version": policy_version(),
-            "files": [entries[path] for path, _, _ in files],
+            "files": listed,
+            "inventory": inventory(listed, previous, mapped),
         }
+        if kept_linked:
+            manifest["link"] = previous.get("link")
         manifest = seal_manifest(manifest, master)
         write_json_atomic(tmp / MANIFEST, manifest)
     return manifest

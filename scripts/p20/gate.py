@@ -29,7 +29,7 @@ import duckdb
 from p20 import keys, paths
 from p20.custodian import MANIFEST, MANIFEST_FORMAT, manifest_payload
 from p20.errors import RejectedInput, UsageError
-from p20.policy import Extract, code_set, extracts, project_var
+from p20.policy import Extract, code_set, exit_completion_pairs, extracts, project_var
 from p20.textio import (
     DELIMITER,
     append_jsonl,
@@ -283,6 +283,7 @@ def suite_parameters(
         "school_year_end": pd.Timestamp(year, 6, 30),
         "volume_min_rows": int(previous_year_rows * band) if previous_year_rows else None,
         "volume_max_rows": int(previous_year_rows / band) if previous_year_rows else None,
+        "exit_completion_pairs": exit_completion_pairs(),
     }
     for name in referenced:
         if name.startswith("seed__"):

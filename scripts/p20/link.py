@@ -47,6 +47,7 @@ import pyarrow.csv as pcsv
 from p20 import keys, paths
 from p20.custodian import MANIFEST, TokenCache, pseudonymise_columns, render_lines, seal_manifest
 from p20.errors import P20Error, RejectedInput, UsageError
+from p20.inventory import LINKED_SOURCES, linked_source_files, relisted
 from p20.policy import LINK_ID_COLUMN, Extract, linked_extracts, project_var
 from p20.textio import file_sha256, sql_str, write_json_atomic
 
@@ -75,12 +76,12 @@ class Source:
 
 SOURCES = {
     "preschool_enrollments": Source(
-        "preschool_enrollments", "preschool", re.compile(r"^preschool_(\d{4})\.csv$"),
+        "preschool_enrollments", *LINKED_SOURCES["preschool_enrollments"],
         first_name="child_first_name", last_name="child_last_name", birth_date="child_birth_date",
         gender="child_gender", address="home_address", group_by_year=True,
     ),
     "college_enrollments": Source(
-        "college_enrollments", "nsc", re.compile(r"^nsc_detail_(\d{4})\.csv$"),
+        "college_enrollments", *LINKED_SOURCES["college_enrollments"],
         first_name="first_name", last_name="last_name", birth_date="requester_return_field",
         high_school_code="high_school_code", grad_date="high_school_grad_date",
     ),
@@ -164,15 +165,8 @@ def _csv_rows(text: str):
 
 
 def source_files(raw_dir: Path, source: Source) -> list[tuple[Path, int]]:
-    folder = raw_dir / source.folder
-    if not folder.is_dir():
-        return []
-    found = []
-    for path in sorted(folder.iterdir()):
-        m = source.pattern.match(path.name)
-        if m:
-            found.append((path, int(m.group(1))))
-    return found
+    """The source's files (p20.inventory: a file of its folder named otherwise is refused)."""
+    return linked_source_files(raw_dir, source.extract)
 
 
 # Identity normalisation, the same SQL on both sides.
@@ -199,14 +193,18 @@ def _code(col: str) -> str:
     return f"nullif(upper(trim({col})), '')"
 
 
-def district_identities(con: duckdb.DuckDBPyConnection, raw_dir: Path) -> int:
-    """Table `district` (one row per normalised SSID) from raw SINF and SENR files."""
+def district_identities(con: duckdb.DuckDBPyConnection, raw_dir: Path, manifest: dict) -> int:
+    """Table `district` (one row per normalised SSID) from the raw SINF and SENR files the
+    outbox was made from (the manifest's raw_file: a file taken through --map too)."""
     from p20.policy import extracts
 
     def read(code: str, extract: str) -> str:
-        files = sorted(raw_dir.glob(f"{code}_*.txt"))
+        files = [
+            raw_dir / e.get("raw_file", f"{code}_{e['school_year']}.txt")
+            for e in manifest.get("files", []) if e.get("extract") == extract
+        ]
         if not files:
-            raise UsageError(f"{raw_dir}: no {code}_<year>.txt files; the district's identities come from them")
+            raise UsageError(f"the outbox lists no {code} files; the district's identities come from them (run `p20 pseudonymise`)")
         cols = ", ".join(f"'{c.raw_column}': 'VARCHAR'" for c in extracts()[extract].columns)
         return (
             f"read_csv([{', '.join(sql_str(f) for f in files)}], delim = '^', header = false, "
@@ -538,15 +536,16 @@ def link(raw_dir: Path, outbox: Path, extracts_wanted: list[str] | None = None) 
     if unknown:
         raise UsageError(f"unknown linked extract {unknown[0]!r}; choose from {', '.join(SOURCES)}")
     cutoff = threshold()
+    inputs = {name: source_files(raw_dir, SOURCES[name]) for name in wanted}  # refusals first
     con = duckdb.connect()
     con.sql("set enable_progress_bar = false")
-    district_identities(con, raw_dir)
+    district_identities(con, raw_dir, manifest)
     tokens = TokenCache(master)
     results, staged = [], []  # staged: (temporary path, final path)
     try:
         for name in wanted:
             source = SOURCES[name]
-            files = source_files(raw_dir, source)
+            files = inputs[name]
             result = SourceResult(name)
             results.append(result)
             if not files:
@@ -590,6 +589,7 @@ def link(raw_dir: Path, outbox: Path, extracts_wanted: list[str] | None = None) 
             os.replace(tmp, final)
         body = {k: v for k, v in manifest.items() if k != "mac"}
         body["files"] = kept + [f for r in results for f in r.files]
+        body["inventory"] = relisted(manifest, body["files"])
         body["link"] = {
             "linked_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "match_threshold": cutoff,

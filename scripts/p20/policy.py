@@ -107,6 +107,17 @@ def code_set(seed: str) -> list[str]:
 
 
 @cache
+def exit_completion_pairs() -> list[tuple[str, str | None]]:
+    """The (exit reason, completion status) pairs an enrolment may carry: any exit with no
+    status; a completer exit (seed exit_reason_codes.is_completer) with a status of seed
+    completion_status_codes. The gate's pair rule on SENR reads them."""
+    exits = read_seed("exit_reason_codes")
+    statuses = code_set("completion_status_codes")
+    completers = [e["exit_reason"] for e in exits if e["is_completer"] == "true"]
+    return [(e["exit_reason"], None) for e in exits] + [(e, s) for e in completers for s in statuses]
+
+
+@cache
 def project_var(name: str):
     """A namespaced var of dbt_project.yml (`p20:<name>`): rules dbt and Python share."""
     with open(REPO_ROOT / "dbt_project.yml", encoding="utf-8") as f:

@@ -1,8 +1,11 @@
 -- Four-year adjusted cohorts: a student joins the cohort that should graduate four years after
 -- entering grade 9 (a student first seen in grade 10-12 joins the cohort of the same expected
 -- year); a student who transfers out of the district (exit reason seed leaves_cohort) leaves
--- it; a graduate has a completion (exit reason is_completer) with a standard diploma (100) by
--- the end of the cohort year. Attributed to the last school the student was enrolled in.
+-- it; a graduate has a completion (exit reason is_completer) with a standard diploma (seed
+-- completion_status_codes) by the end of the cohort year. Attributed to the school of last
+-- enrolment, as California's adjusted cohort rate does: the primary enrolment that started
+-- last up to the cohort year (not the census-day school of the last year, which misses a
+-- move after census day).
 with enrollments as (
     select * from {{ ref('fct_enrollments') }}
     where is_primary
@@ -14,6 +17,10 @@ student_years as (
 
 exit_reasons as (
     select * from {{ ref('exit_reason_codes') }}
+),
+
+completion_statuses as (
+    select * from {{ ref('completion_status_codes') }}
 ),
 
 high_school_years as (
@@ -34,17 +41,37 @@ exits as (
         enrollments.student_token,
         enrollments.school_year,
         enrollments.exit_date,
-        exit_reasons.is_completer and enrollments.completion_status = '100' as is_standard_diploma,
+        exit_reasons.is_completer
+        and coalesce(completion_statuses.is_standard_diploma, false) as is_standard_diploma,
         exit_reasons.leaves_cohort
     from enrollments
     inner join exit_reasons
         on enrollments.exit_reason = exit_reasons.exit_reason
+    left join completion_statuses
+        on enrollments.completion_status = completion_statuses.completion_status
+),
+
+-- the later-starting record wins a same-day start, as in int_enrollments__primary_spans
+last_enrollment as (
+    select
+        enrollments.student_token,
+        enrollments.school_code,
+        row_number() over (
+            partition by enrollments.student_token
+            order by
+                enrollments.school_year desc,
+                enrollments.enrollment_start_date desc,
+                enrollments.school_code desc
+        ) as recency
+    from enrollments
+    inner join entry
+        on enrollments.student_token = entry.student_token
+        and enrollments.school_year <= entry.cohort_year
 ),
 
 last_school as (
     select
         high_school_years.student_token,
-        high_school_years.primary_school_code,
         high_school_years.race_ethnicity,
         high_school_years.is_english_learner,
         high_school_years.is_swd,
@@ -80,7 +107,7 @@ final as (
     select
         outcomes.student_token,
         outcomes.cohort_year as school_year,
-        last_school.primary_school_code as school_code,
+        last_enrollment.school_code,
         last_school.race_ethnicity,
         last_school.is_english_learner,
         last_school.is_swd,
@@ -90,6 +117,9 @@ final as (
     inner join last_school
         on outcomes.student_token = last_school.student_token
         and last_school.recency = 1
+    inner join last_enrollment
+        on outcomes.student_token = last_enrollment.student_token
+        and last_enrollment.recency = 1
     cross join calendar
     -- a student who left for another district before graduating is removed from the cohort
     where not (outcomes.left_district and not outcomes.is_graduate)

@@ -21,6 +21,10 @@ exit_reasons as (
     select * from {{ ref('exit_reason_codes') }}
 ),
 
+completion_statuses as (
+    select * from {{ ref('completion_status_codes') }}
+),
+
 preschool as (
     select * from {{ ref('stg_preschool__enrollments') }}
     where student_token is not null
@@ -68,11 +72,14 @@ high_school_exits as (
         enrollments.student_token,
         enrollments.school_year,
         enrollments.exit_date,
-        exit_reasons.is_completer and enrollments.completion_status = '100' as is_graduate,
+        exit_reasons.is_completer
+        and coalesce(completion_statuses.is_standard_diploma, false) as is_graduate,
         exit_reasons.is_dropout
     from enrollments
     inner join exit_reasons
         on enrollments.exit_reason = exit_reasons.exit_reason
+    left join completion_statuses
+        on enrollments.completion_status = completion_statuses.completion_status
     where enrollments.grade_level = '12'
         and (exit_reasons.is_completer or exit_reasons.is_dropout)
     qualify

@@ -16,11 +16,12 @@ import numpy as np
 import pandas as pd
 
 from p20 import calibration as cal
+from p20.inventory import SYNTH_MARKER
 
 REPORTING_LEA = "1964733"
 FIRST_YEAR, LAST_YEAR = 2016, 2025
 GRADES = ["KN"] + [f"{g:02d}" for g in range(1, 13)]
-MARKER = "_synth.json"
+MARKER = SYNTH_MARKER  # p20.inventory knows it is not an extract
 
 
 @dataclass(frozen=True)
@@ -365,11 +366,17 @@ class District:
             "gender": s["gender"].to_numpy(),
             "grade_level": np.array(GRADES)[grade],
         }
+        # The year-end outcome (graduated, dropped out, left over the summer) closes the
+        # student's last record of the year: the new school's after a mid-year move, where the
+        # first school's record closes as a transfer within the district (T160) with no
+        # completion status. A completion status goes with a completer exit (E230) only.
+        year_end = graduates | dropouts | leaves_summer
+        year_end_reason = np.select([graduates, dropouts, leaves_summer], ["E230", "E300", "T200"], "")
+        completion = np.where(graduates, "100", "")
+        met_uc_csu = np.where(graduates, np.where(rng.random(n) < cal.P_MET_UC_CSU, "Y", "N"), "")
         exit_a = np.where(leaves | moves, event_day, np.datetime64("NaT"))
-        exit_a = np.where(graduates | dropouts | leaves_summer, last, exit_a)
-        reason_a = np.select(
-            [moves, leaves, graduates, dropouts, leaves_summer], ["T160", "T200", "E230", "E300", "T200"], ""
-        )
+        exit_a = np.where(year_end & ~moves, last, exit_a)
+        reason_a = np.select([moves, leaves], ["T160", "T200"], year_end_reason)
         first_rows = pd.DataFrame(
             {
                 **common,
@@ -377,8 +384,8 @@ class District:
                 "start": start,
                 "exit": exit_a.astype("datetime64[D]"),
                 "exit_reason": reason_a,
-                "completion_status": np.where(graduates, "100", ""),
-                "met_uc_csu": np.where(graduates, np.where(rng.random(n) < cal.P_MET_UC_CSU, "Y", "N"), ""),
+                "completion_status": np.where(moves, "", completion),
+                "met_uc_csu": np.where(moves, "", met_uc_csu),
                 "student_index": np.arange(n),
             }
         )
@@ -387,10 +394,10 @@ class District:
                 **{k: v[moves] for k, v in common.items()},
                 "school_code": school_b[moves],
                 "start": start_b[moves],
-                "exit": np.full(moves.sum(), np.datetime64("NaT"), dtype="datetime64[D]"),
-                "exit_reason": "",
-                "completion_status": "",
-                "met_uc_csu": "",
+                "exit": np.where(year_end, last, np.datetime64("NaT")).astype("datetime64[D]")[moves],
+                "exit_reason": year_end_reason[moves],
+                "completion_status": completion[moves],
+                "met_uc_csu": met_uc_csu[moves],
                 "student_index": np.arange(n)[moves],
             }
         )

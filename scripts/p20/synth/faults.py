@@ -125,6 +125,13 @@ def write_faults(raw: Path, out: Path, year: int, rng: np.random.Generator) -> l
         rows[i][pa] = str(int(rows[i][pe]) + 5)
     f.write("attended_more_than_expected", "STAS", rows, "days attended exceed days expected",
             gate + "'days_attended is at most days_expected'")
+    rows = f.lines("SENR")
+    pr, pc = f.pos("SENR", "exit_reason"), f.pos("SENR", "completion_status")
+    for i in f.some(rows):
+        rows[i][pr], rows[i][pc] = "T160", "100"
+    f.write("completion_status_on_transfer", "SENR", rows,
+            "graduated (100) on a transfer within the district (T160), not a completer exit",
+            gate + "'completion_status only with a completer exit (seeds/exit_reason_codes is_completer)'")
     f.write("unknown_school", "SENR", f.set_field("SENR", "school_code", "0000000"),
             "school code not in that year's schools extract", gate + "'school_code is a school in that year's schools extract'")
     f.write("wrong_school_year", "SENR", f.set_field("SENR", "academic_year", f"{year - 2}-{year - 1}", k=HEAD_LINES),

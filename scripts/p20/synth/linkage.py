@@ -6,7 +6,7 @@ National Student Clearinghouse (NSC) StudentTracker detail report (part of `p20 
   attendance), for about 45% of the district's kindergarten entrants (a year before kindergarten,
   some two years) and for children who never enrol in the district (about a third more), with a
   few twins of district children who do not (same surname, birth date and address).
-- raw/nsc/nsc_detail_<year>.csv: the NSC detail layout of FORMATS.md (CSV with header, one row
+- raw/nsc/nsc_detail_<year>.csv: the NSC detail layout of docs/formats.md (CSV with header, one row
   per enrolment period; "N" rows keep the name and nothing else; ~5% of students found carry a
   FERPA block: "Y" with every college field blank) for the district's grade-12 leavers
   (graduates and drop-outs) plus ~3% who were never in the district's extracts. <year> is the

@@ -7,7 +7,8 @@ aggregates (no raw ids), for tests to check marts against. Files under truth/:
 - census_students_by_year_grade.csv, census_students_by_year_school.csv, students_by_year.csv
 - demographics_by_year.csv: shares of race/ethnicity, FRL, SED, EL, SWD among SINF students
 - algebra_grade8_by_school_year.csv / algebra_grade8_by_subgroup_year.csv: grade-8 students
-  with a math mark; of them, how many took Algebra I and passed it (mark A-D)
+  with a math mark; of them, how many took Algebra I and passed it (mark at or above var
+  p20:algebra_pass_min_mark, C: the marts' mark, so tests compare like with like)
 - chronic_absence_by_school_year.csv: STAS rows with >= 31 expected days; chronic when
   (expected - attended) / expected >= 0.10
 - suspension_by_school_year.csv: students with an SENR record at the school; suspended when
@@ -21,7 +22,14 @@ import numpy as np
 import pandas as pd
 
 from p20 import calibration as cal
+from p20.policy import project_var, read_seed
 from p20.textio import write_json_atomic
+
+
+def passed_algebra(marks: pd.Series) -> np.ndarray:
+    """Marks at or above var p20:algebra_pass_min_mark (seed marks' grade points), as the marts read them."""
+    points = {r["final_grade"]: int(r["grade_points"]) for r in read_seed("marks")}
+    return (marks.map(points) >= points[project_var("algebra_pass_min_mark")]).to_numpy()
 
 
 class Truth:
@@ -58,7 +66,7 @@ class Truth:
             {
                 "school_code": sec["school_code"].to_numpy()[g8["sec_no"].to_numpy()],
                 "took": (g8["family"] == "ALG1").to_numpy(),
-                "passed": ((g8["family"] == "ALG1") & (g8["mark"] != "F")).to_numpy(),
+                "passed": (g8["family"] == "ALG1").to_numpy() & passed_algebra(g8["mark"]),
                 "student_index": g8["student_index"].to_numpy(),
             }
         )
