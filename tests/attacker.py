@@ -19,6 +19,7 @@ import sys
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -169,7 +170,8 @@ def compile_rows(system: System):
 
 def rows_of(con, table: str) -> list[dict]:
     rel = con.sql(f"select * from marts.{table}")
-    return [dict(zip(rel.columns, r, strict=True)) for r in rel.fetchall()]
+    return [{k: float(v) if isinstance(v, Decimal) else v for k, v in zip(rel.columns, r, strict=True)}
+            for r in rel.fetchall()]
 
 
 def published(x) -> bool:
@@ -216,7 +218,9 @@ def hidden_count(system, rules, table, place, column, n, code, row_lo=0, row_hi=
         kind, band = WITHHELD, rules.uncoded_range(n)
     else:
         return system.var(table, place, column, HIDDEN, size=n, hi=n)
-    return system.var(table, place, column, kind, hi=n, promise=(max(band[0], row_lo), min(band[1], row_hi)))
+    # the code itself is published: the count is inside its band ('withheld': outside it)
+    return system.var(table, place, column, kind, lo=band[0], hi=band[1],
+                      promise=(max(band[0], row_lo), min(band[1], row_hi)))
 
 
 # A subgroup table's counts beside a rate: count -> (rate, code, denominator) columns.

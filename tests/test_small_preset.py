@@ -7,7 +7,8 @@ checks that need statistical power or the README's own data. They share one modu
   cross-race one;
 - the algebra counts match a recomputation from the raw extracts;
 - the README's researcher questions run as written and answer with rows;
-- p20 link meets its precision and recall floors against the planted truth.
+- p20 link meets its precision and recall floors against the planted truth;
+- the disclosure attacker (tests/attacker.py) recovers nothing from the published aggregates.
 """
 
 import json
@@ -16,6 +17,7 @@ import re
 import numpy as np
 import pytest
 from test_algebra import assert_algebra_counts_match_raw
+from test_disclosure_attack import assert_attacker_finds_nothing
 
 from conftest import REPO, mart
 
@@ -90,3 +92,9 @@ def test_link_precision_and_recall_on_the_small_preset(small_run):
         q = measured[extract]
         assert q["rows"] > 3000, (extract, q)
         assert q["precision"] >= floor["precision"] and q["recall"] >= floor["recall"], (extract, q)
+
+
+def test_attacker_finds_nothing_on_small(small_run):
+    """Issue #12 on make demo's warehouse: no hidden or coded count of the published
+    aggregates can be solved for or narrowed, from all of them together."""
+    assert_attacker_finds_nothing(small_run, max_seconds=60)
