@@ -28,7 +28,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 BIG = 10**6  # bounds a count nothing published bounds (no group here has a million students)
 TOL = 1e-6
-MILP_SECONDS = 5.0
+MILP_SECONDS = 2.0
+MILP_GIVE_UP = 3  # a component whose MILPs time out this often gets no more (LP bounds only)
 
 # the promises (docs: "Small groups", "Rates near 0% or 100%")
 SUPPRESSED, CODED, WITHHELD, HIDDEN = "suppressed size", "coded count", "withheld count", "hidden count"
@@ -552,61 +553,113 @@ class Component:
         if rows:
             self.h.addRows(len(rows), np.array(rlo), np.array(rhi), len(index),
                            np.array(starts, dtype=np.int32), np.array(index, dtype=np.int32), np.array(value))
+        # the rows again, to check a rounded LP solution (row of each entry, column, value)
+        self.entry_row = np.repeat(np.arange(len(rows)), np.diff(np.array(starts + [len(index)], dtype=np.int64)))
+        self.entry_col, self.entry_value = np.array(index, dtype=np.int64), np.array(value)
+        self.row_lo, self.row_hi = np.array(rlo), np.array(rhi)
+        self.col_lo, self.col_hi = lo, hi
         self.k = len(members)
         self.wmin = np.full(self.k, np.inf)
         self.wmax = np.full(self.k, -np.inf)
         self.witnesses = []
-        self.integer = False
+        self.milp = None
         self.undecided = 0
+        self.solves = 0
 
     def _witness(self, x):
-        if np.all(np.abs(x - np.round(x)) < TOL):
-            x = np.round(x)
+        """Keep x, or x rounded, if it is an integer solution: every count it gives is possible."""
+        x = np.round(x)
+        activity = np.bincount(self.entry_row, weights=self.entry_value * x[self.entry_col],
+                               minlength=len(self.row_lo))
+        if (np.all(x >= self.col_lo - TOL) and np.all(x <= self.col_hi + TOL)
+                and np.all(activity >= self.row_lo - TOL) and np.all(activity <= self.row_hi + TOL)):
             self.wmin = np.minimum(self.wmin, x)
             self.wmax = np.maximum(self.wmax, x)
-            self.witnesses.append(x)
+            if len(self.witnesses) < 64:  # enough for the gap checks, bounded memory
+                self.witnesses.append(x)
             return True
         return False
 
-    def _run(self, objective, maximise, integer):
-        hs, h = self.hs, self.h
-        if integer != self.integer:
-            kind = hs.HighsVarType.kInteger if integer else hs.HighsVarType.kContinuous
-            h.changeColsIntegrality(self.k, np.arange(self.k, dtype=np.int32), np.array([kind] * self.k))
-            self.integer = integer
-            h.setOptionValue("time_limit", h.getRunTime() + MILP_SECONDS if integer else hs.kHighsInf)
+    def _cost(self, objective):
         cost = np.zeros(self.k)
         for g, c in objective.items():
             cost[self.local[g]] = c
+        return cost
+
+    def _run(self, objective, maximise):
+        """The LP optimum (None if unbounded), and the objective at the solution rounded if
+        that is an integer solution (None if not)."""
+        hs, h = self.hs, self.h
+        cost = self._cost(objective)
         h.changeColsCost(self.k, np.arange(self.k, dtype=np.int32), cost)
         h.changeObjectiveSense(hs.ObjSense.kMaximize if maximise else hs.ObjSense.kMinimize)
-        if integer:
-            h.setOptionValue("time_limit", h.getRunTime() + MILP_SECONDS)
+        # presolve the first LP only; the next start from its basis (only the objective
+        # changes), which the primal simplex keeps feasible
+        h.setOptionValue("presolve", "off" if self.solves else "on")
+        h.setOptionValue("simplex_strategy", 4)
+        self.solves += 1
         h.run()
         status = h.getModelStatus()
         if status == hs.HighsModelStatus.kInfeasible:
             raise ValueError("the published relations have no solution: a relation family is wrong")
         if status != hs.HighsModelStatus.kOptimal:
-            return None, False
+            return None, None
         x = np.array(h.getSolution().col_value)
-        return h.getInfo().objective_function_value, self._witness(x)
+        attained = float(cost @ np.round(x)) if self._witness(x) else None
+        return h.getInfo().objective_function_value, attained
 
-    def bound(self, objective, maximise, proves):
-        """An integer bound on the objective's optimum (floor of the max, ceil of the min),
-        exact unless neither LP nor MILP could settle it. proves(b): the rounded LP bound b
-        already shows a finding, so no MILP is needed."""
-        value, integral = self._run(objective, maximise, integer=False)
-        if value is None:  # unbounded (a count nothing bounds above)
-            return BIG if maximise else 0
-        b = math.floor(value + TOL) if maximise else math.ceil(value - TOL)
-        if integral or proves(b):
-            return b
-        value, _ = self._run(objective, maximise, integer=True)
-        self._run({}, False, integer=False)  # back to the LP
-        if value is None:
+    def _possible(self, objective, maximise, threshold):
+        """Is there an integer solution with objective >= threshold (maximise) or <= it?
+        A feasibility MILP (a row more, no objective) on a copy of the model, so the LP keeps
+        its basis. None when HiGHS cannot tell within MILP_SECONDS."""
+        hs = self.hs
+        if self.undecided >= MILP_GIVE_UP:
             self.undecided += 1
-            return b
-        return round(value)
+            return None
+        if self.milp is None:
+            self.milp = hs.Highs()
+            self.milp.setOptionValue("output_flag", False)
+            self.milp.passModel(self.h.getLp())
+            self.milp.changeColsCost(self.k, np.arange(self.k, dtype=np.int32), np.zeros(self.k))
+            self.milp.changeColsIntegrality(self.k, np.arange(self.k, dtype=np.int32),
+                                            np.array([hs.HighsVarType.kInteger] * self.k))
+            self.milp.setOptionValue("time_limit", MILP_SECONDS)
+        m = self.milp
+        index = np.array([self.local[g] for g in objective], dtype=np.int32)
+        value = np.array(list(objective.values()), dtype=float)
+        lo, hi = (threshold, hs.kHighsInf) if maximise else (-hs.kHighsInf, threshold)
+        m.addRow(lo, hi, len(index), index, value)
+        m.run()
+        status = m.getModelStatus()
+        m.deleteRows(1, np.array([m.getNumRow() - 1], dtype=np.int32))
+        if status == hs.HighsModelStatus.kOptimal:
+            self._witness(np.array(m.getSolution().col_value))
+            return True
+        if status == hs.HighsModelStatus.kInfeasible:
+            return False
+        self.undecided += 1
+        return None
+
+    def narrower(self, objective, maximise, threshold):
+        """Does every integer solution keep the objective below threshold (maximise) or above
+        it (minimise)? The LP decides when its rounded optimum is past the threshold or an
+        integer solution attains it; else a feasibility MILP does (undecided: no finding)."""
+        value, attained = self._run(objective, maximise)
+        if value is None:  # unbounded (a count nothing bounds above)
+            return False
+        b = math.floor(value + TOL) if maximise else math.ceil(value - TOL)
+        if (b < threshold) if maximise else (b > threshold):
+            return True
+        if attained is not None and abs(attained - b) < TOL:
+            return False
+        return self._possible(objective, maximise, threshold) is False
+
+    def rounded(self, objective, maximise):
+        """The LP optimum rounded to an integer bound (for the figures: exact or narrowed)."""
+        value, _ = self._run(objective, maximise)
+        if value is None:
+            return BIG if maximise else 0
+        return math.floor(value + TOL) if maximise else math.ceil(value - TOL)
 
     def witnessed(self, g):
         i = self.local[g]
@@ -637,35 +690,29 @@ def judge(comp, var, g, rules):
     wlo, whi = comp.witnessed(g)
     if var.kind in (SUPPRESSED, CODED, WITHHELD):
         lo, hi = var.promise
-        if wlo <= lo and whi >= hi:  # possible counts at both ends of the promise
+        if not ((wlo > lo and comp.narrower({g: 1}, False, lo))
+                or (whi < hi and comp.narrower({g: 1}, True, hi))):
             return None
-        m = comp.bound({g: 1}, False, lambda b: b > lo)
-        M = comp.bound({g: 1}, True, lambda b: b < hi)
-        if m <= lo and M >= hi:
-            return None
-        # a finding: settle both ends for the figures (exact or narrowed)
-        m, M = comp.bound({g: 1}, False, never), comp.bound({g: 1}, True, never)
-        return Finding(f"{var.kind} narrowed", var.table, var.place, var.column, exact=m >= M)
-    # any other hidden count: not exact, not pinned to 0, not pinned to its group's size
-    M = whi if whi >= 1 else comp.bound({g: 1}, True, lambda b: b < 1)
-    if M <= 0:
+        # for the figures: exact when the rounded LP bounds meet (so exact is a lower count)
+        exact = comp.rounded({g: 1}, False) >= comp.rounded({g: 1}, True)
+        return Finding(f"{var.kind} narrowed", var.table, var.place, var.column, exact=exact)
+    # any other hidden count: not pinned to 0, not exact, not pinned to its group's size
+    if whi < 1 and comp.narrower({g: 1}, True, 1):
         return Finding("hidden count pinned to 0", var.table, var.place, var.column, exact=True)
     if wlo >= whi:
-        M = comp.bound({g: 1}, True, never)
-        if comp.bound({g: 1}, False, lambda b: b >= M) >= M:
+        M = comp.rounded({g: 1}, True)
+        if comp.narrower({g: 1}, False, M - 1):
             return Finding("hidden count exact", var.table, var.place, var.column, exact=True)
     if var.size is not None and comp.witnessed_gap(var.size, g) < 1:
+        objective = {g: -1}
         if isinstance(var.size, V):
-            gap = comp.bound({g: -1, int(var.size): 1}, True, lambda b: b < 1)
+            objective[int(var.size)] = 1
+            pinned = comp.narrower(objective, True, 1)
         else:
-            gap = var.size - comp.bound({g: 1}, True, never)
-        if gap < 1:
+            pinned = comp.narrower({g: 1}, False, var.size - 1)
+        if pinned:
             return Finding("hidden count pinned to group size", var.table, var.place, var.column)
     return None
-
-
-def never(bound):
-    return False
 
 
 def journalist(system, rows):
@@ -709,7 +756,10 @@ class Fixed:
         self.lo, self.hi = math.ceil(var.lo - TOL), math.floor(var.hi + TOL)
         self.undecided = 0
 
-    def bound(self, objective, maximise, proves):
+    def narrower(self, objective, maximise, threshold):
+        return self.hi < threshold if maximise else self.lo > threshold
+
+    def rounded(self, objective, maximise):
         return self.hi if maximise else self.lo
 
     def witnessed(self, g):
@@ -775,8 +825,9 @@ def solve(system, rules, rows):
             comp = Fixed(system.vars[members[0]])
         else:
             comp = Component(system, members, rows_of_root[i])
-            comp._run({g: 1 for g in targets}, False, False)
-            comp._run({g: 1 for g in targets}, True, False)
+            # two first solutions, with every count low and every count high: witnesses
+            comp._run({g: 1 for g in targets}, False)
+            comp._run({g: 1 for g in targets}, True)
         for g in targets:
             var = system.vars[g]
             hidden[(var.table, var.kind)] += 1
@@ -861,7 +912,7 @@ def summary(report: Report) -> str:
     """The figures: counts only, never a solved value."""
     lines = [f"attacked {len(report.tables)} protected_aggregate marts in {report.seconds:.1f} s "
              f"({report.n_unknowns} unknowns, {report.n_components} components, largest "
-             f"{report.largest_component}, {report.undecided} MILPs undecided)"]
+             f"{report.largest_component}; {report.undecided} decisions left to the LP: no MILP answer in time)"]
     lines.append(f"{'table':44} {'rule':16} {'hidden':>7} {'exact':>6} {'narrowed':>9}")
     for (table, kind), n in sorted(report.hidden.items()):
         lines.append(f"{table:44} {kind:16} {n:7} {report.exact[(table, kind)]:6} {report.narrowed[(table, kind)]:9}")
