@@ -8,7 +8,8 @@ checks that need statistical power or the README's own data. They share one modu
 - the algebra counts, and graduation by school (at the school of last enrolment), match a
   recomputation from the raw extracts;
 - the README's researcher questions run as written and answer with rows;
-- p20 link meets its precision and recall floors against the planted truth.
+- p20 link meets its precision and recall floors against the planted truth;
+- the disclosure attacker (tests/attacker.py) recovers nothing from the published aggregates.
 """
 
 import json
@@ -18,6 +19,7 @@ import numpy as np
 import pytest
 from test_algebra import assert_algebra_counts_match_raw
 from test_core_marts import assert_graduation_matches_raw
+from test_disclosure_attack import assert_attacker_finds_nothing
 
 from conftest import REPO, mart
 
@@ -98,3 +100,10 @@ def test_link_precision_and_recall_on_the_small_preset(small_run):
         q = measured[extract]
         assert q["rows"] > 3000, (extract, q)
         assert q["precision"] >= floor["precision"] and q["recall"] >= floor["recall"], (extract, q)
+
+
+@pytest.mark.xfail(strict=True, reason="issue #12 is open: today's suppression leaves hidden cells solvable (3,583 findings on tiny, 9,818 on small); the solver-based protection is on branch disclosure-wip. Strict: once the protection lands this must pass, and the mark must go")
+def test_attacker_finds_nothing_on_small(small_run):
+    """Issue #12 on make demo's warehouse: no hidden or coded count of the published
+    aggregates can be solved for or narrowed, from all of them together."""
+    assert_attacker_finds_nothing(small_run, max_seconds=60)
