@@ -1,9 +1,9 @@
-import pytest
 """The attacker (tests/attacker.py) against hand-made tables, so it is known to find what it
 should and nothing it should not, and against the tiny warehouse: no published aggregate may
 give a hidden count away (issue #12). Messages name cells by their public keys, never values."""
 
 import duckdb
+import pytest
 from attacker import SUPPRESSED, Rules, System, attack, attack_system, summary
 
 RULES = Rules()
