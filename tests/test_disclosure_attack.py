@@ -108,6 +108,6 @@ def assert_attacker_finds_nothing(zones, max_seconds):
     assert report.seconds < max_seconds, summary(report)
 
 
-@pytest.mark.xfail(strict=True, reason="issue #12 is open: today's suppression leaves hidden cells solvable (3,583 findings on tiny, 9,818 on small); the solver-based protection is on branch disclosure-wip. Strict: once the protection lands this must pass, and the mark must go")
+@pytest.mark.xfail(strict=True, reason="issue #12 is open: today's suppression leaves hidden cells solvable (3,583 findings on tiny, 9,890 on small); the solver-based protection is on branch disclosure-wip. Strict: once the protection lands this must pass, and the mark must go")
 def test_attacker_finds_nothing_on_tiny(tiny_run):
     assert_attacker_finds_nothing(tiny_run, max_seconds=20)  # about 6 s; slack for a busy machine

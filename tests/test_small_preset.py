@@ -102,7 +102,7 @@ def test_link_precision_and_recall_on_the_small_preset(small_run):
         assert q["precision"] >= floor["precision"] and q["recall"] >= floor["recall"], (extract, q)
 
 
-@pytest.mark.xfail(strict=True, reason="issue #12 is open: today's suppression leaves hidden cells solvable (3,583 findings on tiny, 9,818 on small); the solver-based protection is on branch disclosure-wip. Strict: once the protection lands this must pass, and the mark must go")
+@pytest.mark.xfail(strict=True, reason="issue #12 is open: today's suppression leaves hidden cells solvable (3,583 findings on tiny, 9,890 on small); the solver-based protection is on branch disclosure-wip. Strict: once the protection lands this must pass, and the mark must go")
 def test_attacker_finds_nothing_on_small(small_run):
     """Issue #12 on make demo's warehouse: no hidden or coded count of the published
     aggregates can be solved for or narrowed, from all of them together."""
