@@ -11,8 +11,10 @@
     of `relation` (a model of true counts whose columns are named as the counts). `counts` lists
     (count, its denominator count or none, whether its rate is top/bottom-coded); the cell's
     size, the student count of its group, has no denominator. `unit_total` says which rows are
-    the all-students row of their unit (a school or the district). -#}
-{% macro disclosure_variables(mart, relation, key_columns, counts, unit_total, where='true') %}
+    the all-students row of their unit (a school or the district). `size_floor` is what the
+    mart's rows say of a hidden size: 1 where a row exists only for a group with students, 0
+    where every group has a row. -#}
+{% macro disclosure_variables(mart, relation, key_columns, counts, unit_total, where='true', size_floor=1) %}
     {%- for count_name, denominator, is_coded in counts %}
     select
         '{{ mart }}' as mart,
@@ -27,7 +29,8 @@
         cast(null as bigint) as denominator_value,
         {%- endif %}
         {{ 'true' if is_coded else 'false' }} as is_coded_rate,
-        {{ unit_total }} as is_unit_total
+        {{ unit_total }} as is_unit_total,
+        {{ size_floor }} as size_floor
     from {{ relation }}
     where {{ where }}{% if count_name != 'n_students' %} and {{ count_name }} is not null{% endif %}
     {% if not loop.last %}union all{% endif %}

@@ -188,11 +188,19 @@ def rounding_half(values) -> float:
     return 0.5e-6
 
 
-def group_size(system, rules, table, place, value) -> V | int:
+def group_size(system, rules, table, place, value, floor=1) -> V | int:
     if value is not None:
         return int(value)
-    # a row exists only for a group of at least one student
-    return system.var(table, place, "n_students", SUPPRESSED, lo=1, promise=(1, rules.min_n - 1))
+    # a row that exists only for a group of at least one student says n >= 1; in a table with a
+    # row for every group of every unit (floor 0) it says nothing
+    return system.var(table, place, "n_students", SUPPRESSED, lo=floor, promise=(1, rules.min_n - 1))
+
+
+def grid_floor(rows, keys) -> int:
+    """0 when the table has a row for every subgroup of every unit (a complete grid), else 1."""
+    units = {tuple(r[k] for k in keys if k not in ("subgroup_type", "subgroup_value")) for r in rows}
+    groups = {(r["subgroup_type"], r["subgroup_value"]) for r in rows}
+    return 0 if rows and len(rows) == len(units) * len(groups) else 1
 
 
 def rate_count(system, table, place, column, n, pct, half):
@@ -251,9 +259,10 @@ def subgroup_cells(system, rules, table, rows, keys, counts, order, plain=()):
     """A subgroup table's cells. `plain`: counts with no rate, null just when suppressed."""
     cells = []
     halves = {col: rounding_half(r.get(spec[0]) for r in rows) for col, spec in counts.items()}
+    floor = grid_floor(rows, keys)
     for r in rows:
         place = tuple((k, r[k]) for k in keys)
-        terms = {"n_students": group_size(system, rules, table, place, r["n_students"])}
+        terms = {"n_students": group_size(system, rules, table, place, r["n_students"], floor)}
         for col in plain:
             v = r.get(col)
             terms[col] = int(v) if v is not None else system.var(

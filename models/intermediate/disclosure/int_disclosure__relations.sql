@@ -1,9 +1,9 @@
 -- The linear relations an outsider knows between the published counts of every protected
 -- aggregate, within a table, across schools and across tables: one row per relation and member
 -- count. A relation says sum(coefficient x count) = 0, or <= 0 when its sense is '<='. Relations
--- across tables are declared as inequalities (one population nested in another) and become
--- equalities where they hold exactly, as an attacker could assume; a declared inequality
--- that the data do not satisfy is no relation and is left out. int_disclosure__pattern chooses
+-- across tables are inequalities (one population nested in another) and stay inequalities where
+-- the data happen to meet them exactly: that is not published, so an outsider cannot know it. A
+-- declared inequality that the data do not satisfy is no relation and is left out. int_disclosure__pattern chooses
 -- the hidden cells against these, and int_disclosure__findings audits the result.
 {%- set algebra_key = ['school_year', 'unit_code', 'subgroup_type', 'subgroup_value'] %}
 {%- set algebra_counts = ['n_students', 'n_took_algebra1', 'n_passed_algebra1', 'n_ready', 'n_ready_known'] %}
@@ -243,7 +243,7 @@ final as (
         cell_key,
         count_name,
         coefficient,
-        case when declared_sense <> 'pooled' and slack = 0 then '=' else declared_sense end as sense
+        declared_sense as sense
     from valued
     -- a relation whose members all exist (a measure with no students has no row) and that the
     -- data satisfy

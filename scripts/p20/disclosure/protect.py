@@ -12,6 +12,9 @@ double (hiding one suppresses its row), and the all-students row of a unit with 
 minimum group size is kept published unless nothing else protects the cell.
 """
 
+import logging
+import time
+
 import highspy
 import numpy as np
 from scipy.sparse import bmat, csr_matrix, identity
@@ -20,6 +23,7 @@ from p20.disclosure.attack import BATCH_VARIABLES, findings, unmet
 from p20.disclosure.linked import LinkedTables
 
 MAX_ROUNDS = 30
+LOG = logging.getLogger(__name__).info
 MAX_HOPS = 4
 KEEP_PUBLISHED = 1000.0
 
@@ -32,31 +36,28 @@ def protect(tables: LinkedTables) -> tuple[np.ndarray, np.ndarray]:
     keep = tables.is_size & tables.is_unit_total & (tables.value >= tables.min_group_size)
     weight[keep] *= KEEP_PUBLISHED
     changed = hidden.copy()
-    pending = np.zeros(tables.n, dtype=bool)
     for _ in range(MAX_ROUNDS):
-        req, failed = unmet(tables, hidden, only=_touched(tables, hidden, changed) | pending)
+        t0 = time.time()
+        req, failed = unmet(tables, hidden, only=_touched(tables, hidden, changed))
         needs = _needs(req, failed)
-        if not needs:
-            pooled = tables.pooled_to_hide(hidden)
-            if not pooled.any():
-                break
-            hidden |= pooled
-            changed, pending = pooled, np.zeros(tables.n, dtype=bool)
-            continue
+        t1 = time.time()
         before = hidden.copy()
-        pending = np.zeros(tables.n, dtype=bool)
-        dirty = np.zeros(tables.n, dtype=bool)  # near a cell hidden this round: audit it again first
+        if not needs:
+            hidden |= tables.pooled_to_hide(hidden)
+            if (hidden == before).all():
+                break
+        fallbacks = 0
+        # one at a time, each against the pattern as it stands: a need that an earlier one
+        # already met costs one LP and hides nothing
         for expression, at_least, bound in needs:
-            cells = np.array(list(expression))
-            pending[cells] = True
-            if dirty[cells].any():
-                continue
             new = _complement(tables, hidden, weight, expression, at_least, bound)
-            if not new.any():  # no table within reach moves it: hide what shares a relation with it
-                new = _neighbours(tables, cells, 1) & ~hidden
+            if new is None:  # no table within reach moves it: hide what shares a relation with it
+                fallbacks += 1
+                new = _neighbours(tables, np.array(list(expression)), 1) & ~hidden
             hidden |= new
-            dirty |= _neighbours(tables, np.flatnonzero(new), 1)
         changed = hidden & ~before
+        LOG(f"round: {len(needs)} needs (audit {t1 - t0:.1f} s), {int(changed.sum())} hidden more "
+            f"({fallbacks} by neighbours) in {time.time() - t1:.1f} s; {int(hidden.sum())} hidden")
     else:
         raise RuntimeError(f"disclosure protection did not converge in {MAX_ROUNDS} rounds")
     remaining = findings(tables, hidden)
@@ -104,7 +105,7 @@ def _complement(tables: LinkedTables, hidden, weight, expression: dict, at_least
         result = _deviation_lp(tables, hidden, weight, near, expression, at_least, bound)
         if result is not None:
             return result
-    return np.zeros(tables.n, dtype=bool)
+    return None
 
 
 def _deviation_lp(tables, hidden, weight, near, expression, at_least, bound):
@@ -113,7 +114,7 @@ def _deviation_lp(tables, hidden, weight, near, expression, at_least, bound):
     m = len(shown)
     # a shown cell's bounds are the rules' once it is hidden (hidden_band reads only the
     # denominator's state)
-    bands = np.array([tables.hidden_band(j, hidden) for j in near]).reshape(n, 2)
+    bands = tables.bands_if_hidden(near, hidden)
     value = tables.value[near].astype(np.float64)
     sub = tables.relations_csc[:, near]
     rows = np.unique(sub.indices)
