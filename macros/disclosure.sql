@@ -11,10 +11,8 @@
     of `relation` (a model of true counts whose columns are named as the counts). `counts` lists
     (count, its denominator count or none, whether its rate is top/bottom-coded); the cell's
     size, the student count of its group, has no denominator. `unit_total` says which rows are
-    the all-students row of their unit (a school or the district). `size_floor` is what the
-    mart's rows say of a hidden size: 1 where a row exists only for a group with students, 0
-    where every group has a row. -#}
-{% macro disclosure_variables(mart, relation, key_columns, counts, unit_total, where='true', size_floor=1) %}
+    the all-students row of their unit (a school or the district). -#}
+{% macro disclosure_variables(mart, relation, key_columns, counts, unit_total, where='true') %}
     {%- for count_name, denominator, is_coded in counts %}
     select
         '{{ mart }}' as mart,
@@ -29,8 +27,7 @@
         cast(null as bigint) as denominator_value,
         {%- endif %}
         {{ 'true' if is_coded else 'false' }} as is_coded_rate,
-        {{ unit_total }} as is_unit_total,
-        {{ size_floor }} as size_floor
+        {{ unit_total }} as is_unit_total
     from {{ relation }}
     where {{ where }}{% if count_name != 'n_students' %} and {{ count_name }} is not null{% endif %}
     {% if not loop.last %}union all{% endif %}
@@ -69,4 +66,30 @@
     from {{ ref('int_disclosure__pattern') }}
     where mart = '{{ mart }}'
     group by cell_key
+{% endmacro %}
+
+
+{#- Every group of every unit as a row (counts 0 where it has no students, `other_columns` null):
+    a row that exists only where a group has students would tell an outsider it has at least
+    one, and a total at least as many as the units that list it. Units are the combinations of
+    `unit_columns` in `relation`; groups those of `group_columns` seen anywhere in it. -#}
+{% macro disclosure_grid(relation, unit_columns, group_columns, count_columns, other_columns=[]) %}
+    {%- set sides = [] %}
+    {%- for column in unit_columns %}{% do sides.append(('units', column)) %}{% endfor %}
+    {%- for column in group_columns %}{% do sides.append(('grid_groups', column)) %}{% endfor %}
+    select
+        {%- for side, column in sides %}
+        {{ side }}.{{ column }},
+        {%- endfor %}
+        {%- for column in count_columns %}
+        coalesce(counted.{{ column }}, 0) as {{ column }}{% if not loop.last or other_columns %},{% endif %}
+        {%- endfor %}
+        {%- for column in other_columns %}
+        counted.{{ column }}{% if not loop.last %},{% endif %}
+        {%- endfor %}
+    from (select distinct {{ unit_columns | join(', ') }} from {{ relation }}) as units
+    cross join (select distinct {{ group_columns | join(', ') }} from {{ relation }}) as grid_groups
+    left join {{ relation }} as counted
+        on {% for side, column in sides %}{{ side }}.{{ column }} = counted.{{ column }}{% if not loop.last %}
+        and {% endif %}{% endfor %}
 {% endmacro %}

@@ -44,7 +44,7 @@
 {#- count / n as a percentage with one decimal; null when `hidden` (the count or its denominator
     is hidden: int_disclosure__pattern). -#}
 {% macro published_pct(count_column, n_column, hidden) %}
-    case when not {{ hidden }} and {{ n_column }} > 0
+    case when not ({{ hidden }}) and {{ n_column }} > 0
         then round(100.0 * {{ count_column }} / {{ n_column }}, 1) end
 {% endmacro %}
 
@@ -56,7 +56,7 @@
     when the denominator is 0 (no rate exists). -#}
 {% macro coded_pct(count_column, n_column, is_count_hidden, is_n_hidden) %}
     case
-        when {{ is_n_hidden }} or not {{ is_count_hidden }} or {{ n_column }} = 0 then null
+        when ({{ is_n_hidden }}) or not ({{ is_count_hidden }}) or {{ n_column }} = 0 then null
         when {{ n_column }} >= {{ var('p20:min_group_size') }} and {{ pct_code(count_column, n_column) }} is not null
             then {{ pct_code(count_column, n_column) }}
         else 'withheld'

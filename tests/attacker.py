@@ -196,10 +196,10 @@ def group_size(system, rules, table, place, value, floor=1) -> V | int:
     return system.var(table, place, "n_students", SUPPRESSED, lo=floor, promise=(1, rules.min_n - 1))
 
 
-def grid_floor(rows, keys) -> int:
-    """0 when the table has a row for every subgroup of every unit (a complete grid), else 1."""
-    units = {tuple(r[k] for k in keys if k not in ("subgroup_type", "subgroup_value")) for r in rows}
-    groups = {(r["subgroup_type"], r["subgroup_value"]) for r in rows}
+def grid_floor(rows, keys, group_keys=("subgroup_type", "subgroup_value")) -> int:
+    """0 when the table has a row for every group of every unit (a complete grid), else 1."""
+    units = {tuple(r[k] for k in keys if k not in group_keys) for r in rows}
+    groups = {tuple(r[k] for k in group_keys) for r in rows}
     return 0 if rows and len(rows) == len(units) * len(groups) else 1
 
 
@@ -354,9 +354,10 @@ def outliers(system, rules, rows):
     among all (students with no race/ethnicity are in all only, unless published as one)."""
     table = "agg_positive_outliers__school_race"
     cells = []
+    floor = grid_floor(rows, ("school_code", "subgroup_type", "subgroup_value"))
     for r in rows:
         place = tuple((k, r[k]) for k in ("school_code", "subgroup_type", "subgroup_value"))
-        cells.append(Cell(place, {"n_students": group_size(system, rules, table, place, r["n_students"])}))
+        cells.append(Cell(place, {"n_students": group_size(system, rules, table, place, r["n_students"], floor)}))
     by_school = defaultdict(lambda: ([], []))
     for c in cells:
         d = dict(c.place)
@@ -382,9 +383,10 @@ def measures(system, rules, rows):
     keys = ["school_year", "school_code", "reporting_group", "measure"]
     halves = {m: rounding_half(r["measure_value"] for r in rows if r["measure"] == m) for m in rules.percent_measures}
     cells = {}
+    floor = grid_floor(rows, keys, ("reporting_group",))
     for r in rows:
         place = tuple((k, r[k]) for k in keys)
-        n = group_size(system, rules, table, place, r["n_students"])
+        n = group_size(system, rules, table, place, r["n_students"], floor)
         terms = {"n_students": n}
         if r["measure"] in rules.percent_measures:
             if r["measure_value"] is not None:

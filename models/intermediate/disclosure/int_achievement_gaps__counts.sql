@@ -31,7 +31,7 @@ long as (
     {{ subgroup_rows('tested', ['school_year', 'subject', 'is_met_or_exceeded', 'distance_from_standard']) }}
 ),
 
-final as (
+counted as (
     select
         school_year,
         subject,
@@ -42,6 +42,12 @@ final as (
         avg(distance_from_standard) as mean_distance_from_standard
     from long
     group by school_year, subject, subgroup_type, subgroup_value
+),
+
+-- every subgroup of every year and subject, 0 students included (disclosure_grid)
+final as (
+    {{ disclosure_grid('counted', ['school_year', 'subject'], ['subgroup_type', 'subgroup_value'],
+        ['n_students', 'n_met'], ['mean_distance_from_standard']) }}
 )
 
 select * from final

@@ -29,10 +29,10 @@ gaps as (
 
 variables as (
     {{ disclosure_variables('agg_grade8_algebra__school_subgroup', 'algebra', algebra_key, algebra_counts,
-        "subgroup_type = 'all'", "unit_code <> 'district'", size_floor=0) }}
+        "subgroup_type = 'all'", "unit_code <> 'district'") }}
     union all
     {{ disclosure_variables('agg_grade8_algebra__district_subgroup', 'algebra', algebra_key, algebra_counts,
-        "subgroup_type = 'all'", "unit_code = 'district'", size_floor=0) }}
+        "subgroup_type = 'all'", "unit_code = 'district'") }}
     union all
     {{ disclosure_variables('fct_school_measures', 'measures',
         ['school_year', 'school_code', 'reporting_group', 'measure'],

@@ -49,7 +49,7 @@ groups as (
     from tested
 ),
 
-final as (
+counted as (
     select
         groups.school_code,
         groups.subgroup_type,
@@ -61,6 +61,12 @@ final as (
     inner join composition
         on groups.school_code = composition.school_code
     group by groups.school_code, groups.subgroup_type, groups.subgroup_value, composition.share_sed
+),
+
+-- every racial/ethnic group of every school, 0 students included (disclosure_grid)
+final as (
+    {{ disclosure_grid('counted', ['school_code', 'share_sed'], ['subgroup_type', 'subgroup_value'],
+        ['n_students'], ['mean_distance_from_standard']) }}
 )
 
 select * from final

@@ -91,6 +91,17 @@ long as (
     group by school_year, school_code, reporting_group
 ),
 
+present as (
+    select * from long
+    where n_students > 0
+),
+
+-- every reporting group of every school's measure, 0 students included (disclosure_grid)
+grid as (
+    {{ disclosure_grid('present', ['school_year', 'school_code', 'measure'], ['reporting_group'],
+        ['n_students'], ['n_counted', 'mean_value']) }}
+),
+
 final as (
     select
         school_year,
@@ -98,15 +109,18 @@ final as (
         reporting_group,
         measure,
         n_students,
-        n_counted,
+        -- a percent measure counts 0 of a group with no students; a mean measure counts nothing
+        case
+            when max(n_counted) over (partition by measure) is not null then coalesce(n_counted, 0)
+        end as n_counted,
         -- rounded to the cuts' 4 decimals: a float mean's last bits depend on the order DuckDB's
         -- threads add it up, and a value (and its level) must be the same on every build
         case
+            when n_students = 0 then null
             when n_counted is not null then round(100.0 * n_counted / n_students, 4)
             else mean_value
         end as measure_value
-    from long
-    where n_students > 0
+    from grid
 )
 
 select * from final

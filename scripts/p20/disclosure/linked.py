@@ -6,8 +6,8 @@ int_disclosure__relations; used by the protection (protect.py) and the attacker 
 (attack.py), so both reason about the same tables.
 
 What an outsider knows of a hidden count from the published rules alone (`a_priori`): a hidden
-group has at least one student where a row exists only if n >= 1 (none where every group has a
-row: `size_floor`); a count lies within its shown
+group may have no students at all (every protected mart has a row for every group of every
+unit, macros/disclosure.sql: disclosure_grid); a count lies within its shown
 denominator; a top/bottom code bounds its count to the code's band; 'withheld' beside a shown
 denominator of at least the minimum group size means the rate was not coded.
 """
@@ -36,7 +36,6 @@ class LinkedTables:
     rate_code: np.ndarray  # the code its rate gets by rule ('<=b', '>=c') or None
     is_coded_rate: np.ndarray  # its rate is subject to top/bottom coding
     is_unit_total: np.ndarray  # the all-students row of a school or the district
-    size_floor: np.ndarray  # the least a hidden size can be by the rules (0 where every group has a row)
     row: np.ndarray  # index of the published row (mart, cell_key) the variable sits in
     relations: csr_matrix  # relation x variable coefficients
     is_equality: np.ndarray  # per relation: '=' (else '<=' 0)
@@ -92,7 +91,6 @@ class LinkedTables:
             rate_code=np.array(cells["rate_code"].to_pylist(), dtype=object),
             is_coded_rate=column(cells, "is_coded_rate").astype(bool),
             is_unit_total=column(cells, "is_unit_total").astype(bool),
-            size_floor=column(cells, "size_floor").astype(np.float64),
             relations=matrix,
             is_equality=is_equality,
             pooled=pooled,
@@ -135,14 +133,14 @@ class LinkedTables:
         is_ge = np.array([c is not None and c.startswith(">=") for c in codes], dtype=bool)
         withheld = coded_rule & ~is_le & ~is_ge
         out[:, 0] = np.select([size, den_hidden, uncoded, withheld, is_le],
-                              [self.size_floor[idx], 0.0, 0.0, k + 1, 0.0], n - k)
+                              [0.0, 0.0, 0.0, k + 1, 0.0], n - k)
         out[:, 1] = np.select([size, den_hidden, uncoded, withheld, is_le], [UNBOUNDED, UNBOUNDED, n, n - k - 1, k], n)
         return out
 
     def hidden_band(self, i: int, hidden: np.ndarray) -> tuple[float, float]:
         """What the rules say of variable i when it is hidden under `hidden`."""
         if self.is_size[i]:
-            return float(self.size_floor[i]), UNBOUNDED
+            return 0.0, UNBOUNDED
         d = self.denominator[i]
         if hidden[d]:
             return 0.0, UNBOUNDED

@@ -23,6 +23,7 @@ from p20.disclosure.attack import BATCH_VARIABLES, findings, unmet
 from p20.disclosure.linked import LinkedTables
 
 MAX_ROUNDS = 30
+LAST = [None]
 LOG = logging.getLogger(__name__).info
 MAX_HOPS = 4
 KEEP_PUBLISHED = 1000.0
@@ -61,6 +62,7 @@ def protect(tables: LinkedTables) -> tuple[np.ndarray, np.ndarray]:
     else:
         raise RuntimeError(f"disclosure protection did not converge in {MAX_ROUNDS} rounds")
     remaining = findings(tables, hidden)
+    LAST[0] = hidden
     if remaining:
         raise RuntimeError(f"disclosure protection left {len(remaining)} findings")
     return hidden, primary
