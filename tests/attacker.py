@@ -699,7 +699,9 @@ class Finding:
 def judge(comp, var, g, rules):
     """The finding (or None) for one hidden count: is it narrower than promised?"""
     wlo, whi = comp.witnessed(g)
-    if var.kind in (SUPPRESSED, CODED, WITHHELD):
+    # a suppressed size and a coded count promise their whole band; a withheld count (hidden
+    # beside a shown size, its rate not coded) promises what any hidden count does (below)
+    if var.kind in (SUPPRESSED, CODED):
         lo, hi = var.promise
         if not ((wlo > lo and comp.narrower({g: 1}, False, lo))
                 or (whi < hi and comp.narrower({g: 1}, True, hi))):
