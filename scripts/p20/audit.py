@@ -343,7 +343,7 @@ def check_disclosure(con: duckdb.DuckDBPyConnection) -> Check:
     if missing:
         check.find("the disclosure pattern is not built (run p20 build)", ", ".join(missing))
         return check
-    cells, relations, pattern = (con.execute(f'select * from wh.{found[m]}."{m}"').fetch_arrow_table()
+    cells, relations, pattern = (con.sql(f'select * from wh.{found[m]}."{m}"').to_arrow_table()
                                  for m in DISCLOSURE_MODELS)
     tables = disclosure.linked_tables(cells, relations, project_var("min_group_size"), project_var("pct_coding_bands"))
     hidden = disclosure.hidden_from(tables, pattern)

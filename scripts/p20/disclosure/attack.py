@@ -31,7 +31,7 @@ BATCH_VARIABLES = 4000  # variables per batched LP: larger batches mean fewer, s
 EPS = 1e-6
 AGGREGATE_ROUNDS = 12
 LOCAL_VARIABLES = 600  # components larger than this are decided locally (_meet_locally)
-LOCAL_HOPS = 3
+LOCAL_HOPS = (3, 6)
 
 
 def shown_rhs(tables: LinkedTables, hidden: np.ndarray) -> np.ndarray:
@@ -206,35 +206,40 @@ def _meet(tables, hidden, rhs_all, comps, band_lo, band_hi, req: Requirements, m
 
 def _meet_locally(tables, hidden, band_lo, band_hi, req: Requirements, met: np.ndarray, own: np.ndarray) -> None:
     """In a large component, decide each open requirement on the hidden cells within
-    LOCAL_HOPS relations of it, the others held at their true values. That can only narrow
+    LOCAL_HOPS relations of it (the first that meets it), the others held at their true values. That can only narrow
     what the LP finds, so a requirement met here is met; one unmet here counts as unmet (and
     the protection hides more), never the other way round."""
     group_done: set = set()
     value = tables.value.astype(np.float64)
     for r in own:
-        if met[r] or req.group[r] in group_done:
-            continue
-        seeds = req.expression[r].indices
-        mask = np.zeros(tables.n, dtype=bool)
-        mask[seeds] = True
-        for _ in range(LOCAL_HOPS):
-            rels = np.unique(tables.relations_csc[:, np.flatnonzero(mask)].indices)
-            mask[np.unique(tables.relations[rels].indices)] = True
-        near = np.flatnonzero(mask & hidden)
-        sub = tables.relations_csc[:, near]
-        rows = np.unique(sub.indices)
-        rhs_local = np.zeros(tables.relations.shape[0])
-        rhs_local[rows] = -(tables.relations[rows] @ value - sub[rows, :] @ value[near])
-        h = block_model(tables, rhs_local, near, band_lo, band_hi)
-        local = np.flatnonzero(np.isin(req.variable, near) & ~met)
-        local_expr = req.expression[local][:, near]
-        k = int(np.flatnonzero(local == r)[0])
-        x = _optimise(h, local_expr[k].toarray().ravel(), bool(req.at_least[r]))
-        values = local_expr @ x
-        ok = np.where(req.at_least[local], values >= req.bound[local] - EPS, values <= req.bound[local] + EPS)
-        met[local[ok]] = True
-        if met[r]:
-            group_done.add(req.group[r])
+        for hops in LOCAL_HOPS:  # a wider neighbourhood only where the narrow one does not reach it
+            if met[r] or req.group[r] in group_done:
+                break
+            _meet_near(tables, hidden, band_lo, band_hi, req, met, r, hops, value)
+            if met[r]:
+                group_done.add(req.group[r])
+
+
+def _meet_near(tables, hidden, band_lo, band_hi, req: Requirements, met: np.ndarray, r: int, hops: int, value) -> None:
+    seeds = req.expression[r].indices
+    mask = np.zeros(tables.n, dtype=bool)
+    mask[seeds] = True
+    for _ in range(hops):
+        rels = np.unique(tables.relations_csc[:, np.flatnonzero(mask)].indices)
+        mask[np.unique(tables.relations[rels].indices)] = True
+    near = np.flatnonzero(mask & hidden)
+    sub = tables.relations_csc[:, near]
+    rows = np.unique(sub.indices)
+    rhs_local = np.zeros(tables.relations.shape[0])
+    rhs_local[rows] = -(tables.relations[rows] @ value - sub[rows, :] @ value[near])
+    h = block_model(tables, rhs_local, near, band_lo, band_hi)
+    local = np.flatnonzero(np.isin(req.variable, near) & ~met)
+    local_expr = req.expression[local][:, near]
+    k = int(np.flatnonzero(local == r)[0])
+    x = _optimise(h, local_expr[k].toarray().ravel(), bool(req.at_least[r]))
+    values = local_expr @ x
+    ok = np.where(req.at_least[local], values >= req.bound[local] - EPS, values <= req.bound[local] + EPS)
+    met[local[ok]] = True
 
 
 def components_of(tables: LinkedTables, hidden: np.ndarray, only: np.ndarray | None = None) -> list[np.ndarray]:
