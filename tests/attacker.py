@@ -706,10 +706,18 @@ def judge(comp, var, g, rules):
         if not ((wlo > lo and comp.narrower({g: 1}, False, lo))
                 or (whi < hi and comp.narrower({g: 1}, True, hi))):
             return None
+        # a suppressed size proven to be at least min_n is no small group: the promise is about
+        # those (it may still be exact: judged below as any hidden count)
+        if var.kind == SUPPRESSED and comp.narrower({g: 1}, False, rules.min_n - 1):
+            return judge_hidden(comp, var, g, wlo, whi)
         # for the figures: exact when the rounded LP bounds meet (so exact is a lower count)
         exact = comp.rounded({g: 1}, False) >= comp.rounded({g: 1}, True)
         return Finding(f"{var.kind} narrowed", var.table, var.place, var.column, exact=exact)
-    # any other hidden count: not pinned to 0, not exact, not pinned to its group's size
+    return judge_hidden(comp, var, g, wlo, whi)
+
+
+def judge_hidden(comp, var, g, wlo, whi):
+    """Any other hidden count: not pinned to 0, not exact, not pinned to its group's size."""
     if whi < 1 and comp.narrower({g: 1}, True, 1):
         return Finding("hidden count pinned to 0", var.table, var.place, var.column, exact=True)
     if wlo >= whi:

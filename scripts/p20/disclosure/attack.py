@@ -10,8 +10,8 @@ attacker's own LP, min or max of the count, decides a requirement that no shared
 Independent components of the hidden cells are solved in batches.
 
 The promise it checks (README, "What a hidden cell tells a researcher"):
-- a hidden group size can be anything from 1 to the minimum group size minus 1 (every hidden
-  size: a reader cannot tell a small group from one hidden to protect it);
+- a hidden group size is never determined exactly, and a small one (under the minimum group
+  size) can be anything from 1 to the minimum minus 1;
 - a hidden count is never determined exactly, and never pinned to its (hidden) group's size;
 - a top/bottom-coded count can be anything in its code's band;
 - no equality has a single hidden member (the journalist's differencing: district minus the
@@ -103,17 +103,19 @@ def requirements(tables: LinkedTables, hidden: np.ndarray, only: np.ndarray | No
     targets = np.flatnonzero(hidden if only is None else hidden & only)
     for i in targets:
         x = float(tables.value[i])
-        if tables.is_size[i]:  # any hidden size, small or hidden to protect one: a reader cannot tell
+        if tables.is_size[i] and x < small:
             add(i, {i: 1.0}, False, 1.0, f"size narrowed inside 1..{small - 1}", g)
             add(i, {i: 1.0}, True, small - 1.0, f"size narrowed inside 1..{small - 1}", g + 1)
             g += 2
             continue
-        why = "count determined exactly"
+        why = "size determined exactly" if tables.is_size[i] else "count determined exactly"
         if x + 1 <= band_hi[i]:
             add(i, {i: 1.0}, True, x + 1, why, g)
         if x - 1 >= band_lo[i]:
             add(i, {i: 1.0}, False, x - 1, why, g)
         g += 1
+        if tables.is_size[i]:
+            continue
         d = tables.denominator[i]
         if tables.rate_code[i] is not None and not hidden[d]:
             add(i, {i: 1.0}, False, band_lo[i], "coded count narrowed inside its band", g)
