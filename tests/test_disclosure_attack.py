@@ -79,15 +79,16 @@ select * from (values
 
 
 def test_a_mart_read_as_a_researcher_reads_it():
-    """A lone suppressed group beside its total, and a coded count whose complement is
-    withheld but pinned by the all-students rate: both are found, by rule and place."""
+    """A lone suppressed group beside its total, and a coded count narrowed by the all-students
+    rate through its withheld complement: both are found, by rule and place; the withheld count
+    itself is only promised not to be exact (it is not here)."""
     con = duckdb.connect()
     con.execute(GAPS)
     report = attack(con, tables=["agg_achievement_gaps__district_subgroup"])
     found = {(f.rule, dict(f.place)["subgroup_value"], f.column) for f in report.findings}
     assert ("suppressed size narrowed", "M", "n_students") in found  # 40 - 36
-    # met: all 20 = Y + N, N <= 3 (<=20 of 18), so Y >= 17 of 22: withheld promises 3..19
-    assert ("withheld count narrowed", "Y", "n_met") in found
+    # met: all 20 = Y + N, N <= 3 (<=20 of 18), so Y in 17..19: narrowed, but not exact
+    assert not {f for f in found if f[1] == "Y"}
     assert ("coded count narrowed", "N", "n_met") in found
     assert "agg_achievement_gaps__district_subgroup" in summary(report)
 

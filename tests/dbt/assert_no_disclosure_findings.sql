@@ -6,6 +6,11 @@
 -- When it matters: a row here is a published cell that discloses a small group's size or
 -- outcome; nothing may be released while it stands.
 -- How to resolve: it means the protection (int_disclosure__pattern) and the audit disagree, or
--- a mart publishes a count the pattern hides: check the mart against the pattern
--- (assert_published_aggregates_follow_the_pattern) and the relations model.
-select * from {{ ref('int_disclosure__findings') }}
+-- a mart publishes a count the pattern hides: check the mart's SQL against the pattern and the
+-- relations model (int_disclosure__relations).
+select
+    rule,
+    mart,
+    cell_key,
+    count_name
+from {{ ref('int_disclosure__findings') }}

@@ -33,13 +33,19 @@ cells as (
 ),
 
 -- the groups of one subgroup type add up to their unit's all-students row
+algebra_line_types as (
+    select distinct subgroup_type as line_type
+    from algebra
+    where subgroup_type <> 'all'
+),
+
 algebra_types as (
     select
         algebra.*,
-        types.subgroup_type as line_type
+        algebra_line_types.line_type
     from algebra
-    inner join (select distinct subgroup_type from algebra where subgroup_type <> 'all') as types
-        on algebra.subgroup_type = types.subgroup_type or algebra.subgroup_type = 'all'
+    inner join algebra_line_types
+        on algebra.subgroup_type = algebra_line_types.line_type or algebra.subgroup_type = 'all'
 ),
 
 measures_groups as (
@@ -56,13 +62,42 @@ outliers_types as (
     from outliers
 ),
 
+gaps_line_types as (
+    select distinct subgroup_type as line_type
+    from gaps
+    where subgroup_type <> 'all'
+),
+
 gaps_types as (
     select
         gaps.*,
-        types.subgroup_type as line_type
+        gaps_line_types.line_type
     from gaps
-    inner join (select distinct subgroup_type from gaps where subgroup_type <> 'all') as types
-        on gaps.subgroup_type = types.subgroup_type or gaps.subgroup_type = 'all'
+    inner join gaps_line_types
+        on gaps.subgroup_type = gaps_line_types.line_type or gaps.subgroup_type = 'all'
+),
+
+-- the members of the within-row inequalities: passed within took; a group within all
+passed_within_took_members as (
+    select
+        1 as coefficient,
+        'n_passed_algebra1' as count_name
+    union all
+    select
+        -1 as coefficient,
+        'n_took_algebra1' as count_name
+),
+
+within_all_sides as (
+    select 1 as coefficient
+    union all
+    select -1 as coefficient
+),
+
+within_all_counts as (
+    select 'n_students' as count_name
+    union all
+    select 'n_counted' as count_name
 ),
 
 sums as (
@@ -119,11 +154,7 @@ nested as (
         member.coefficient,
         '<=' as declared_sense
     from algebra
-    cross join (
-        select 1 as coefficient, 'n_passed_algebra1' as count_name
-        union all
-        select -1, 'n_took_algebra1'
-    ) as member
+    cross join passed_within_took_members as member
     union all
     -- EL, SWD and SED students are among the school's students, per measure
     select
@@ -137,8 +168,8 @@ nested as (
         member.coefficient,
         '<=' as declared_sense
     from measures
-    cross join (select 1 as coefficient union all select -1) as member
-    cross join (select 'n_students' as count_name union all select 'n_counted') as count_names
+    cross join within_all_sides as member
+    cross join within_all_counts as count_names
     where measures.reporting_group in
         ('english_learners', 'students_with_disabilities', 'socioeconomically_disadvantaged')
         and (count_names.count_name = 'n_students' or measures.n_counted is not null)

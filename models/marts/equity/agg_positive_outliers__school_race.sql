@@ -22,7 +22,7 @@ suppressed as (
     from counts
     inner join pattern
         on {{ disclosure_cell_key(['counts.school_code', 'counts.subgroup_type', 'counts.subgroup_value']) }}
-            = pattern.cell_key
+        = pattern.cell_key
 ),
 
 -- least squares across the schools where the group is shown: actual = a + b x share_sed

@@ -38,6 +38,10 @@ def protect(tables: LinkedTables) -> tuple[np.ndarray, np.ndarray]:
     weight[keep] *= KEEP_PUBLISHED
     changed = hidden.copy()
     for _ in range(MAX_ROUNDS):
+        # a hidden size hides its whole row (is_suppressed: no count or rate of the group shows)
+        whole_rows = np.isin(tables.row, tables.row[hidden & tables.is_size]) & ~hidden
+        hidden |= whole_rows
+        changed |= whole_rows
         t0 = time.time()
         req, failed = unmet(tables, hidden, only=_touched(tables, hidden, changed))
         needs = _needs(req, failed)
