@@ -188,11 +188,19 @@ def rounding_half(values) -> float:
     return 0.5e-6
 
 
-def group_size(system, rules, table, place, value) -> V | int:
+def group_size(system, rules, table, place, value, floor=1) -> V | int:
     if value is not None:
         return int(value)
-    # a row exists only for a group of at least one student
-    return system.var(table, place, "n_students", SUPPRESSED, lo=1, promise=(1, rules.min_n - 1))
+    # a row that exists only for a group of at least one student says n >= 1; in a table with a
+    # row for every group of every unit (floor 0) it says nothing
+    return system.var(table, place, "n_students", SUPPRESSED, lo=floor, promise=(1, rules.min_n - 1))
+
+
+def grid_floor(rows, keys, group_keys=("subgroup_type", "subgroup_value")) -> int:
+    """0 when the table has a row for every group of every unit (a complete grid), else 1."""
+    units = {tuple(r[k] for k in keys if k not in group_keys) for r in rows}
+    groups = {tuple(r[k] for k in group_keys) for r in rows}
+    return 0 if rows and len(rows) == len(units) * len(groups) else 1
 
 
 def rate_count(system, table, place, column, n, pct, half):
@@ -251,9 +259,10 @@ def subgroup_cells(system, rules, table, rows, keys, counts, order, plain=()):
     """A subgroup table's cells. `plain`: counts with no rate, null just when suppressed."""
     cells = []
     halves = {col: rounding_half(r.get(spec[0]) for r in rows) for col, spec in counts.items()}
+    floor = grid_floor(rows, keys)
     for r in rows:
         place = tuple((k, r[k]) for k in keys)
-        terms = {"n_students": group_size(system, rules, table, place, r["n_students"])}
+        terms = {"n_students": group_size(system, rules, table, place, r["n_students"], floor)}
         for col in plain:
             v = r.get(col)
             terms[col] = int(v) if v is not None else system.var(
@@ -345,9 +354,10 @@ def outliers(system, rules, rows):
     among all (students with no race/ethnicity are in all only, unless published as one)."""
     table = "agg_positive_outliers__school_race"
     cells = []
+    floor = grid_floor(rows, ("school_code", "subgroup_type", "subgroup_value"))
     for r in rows:
         place = tuple((k, r[k]) for k in ("school_code", "subgroup_type", "subgroup_value"))
-        cells.append(Cell(place, {"n_students": group_size(system, rules, table, place, r["n_students"])}))
+        cells.append(Cell(place, {"n_students": group_size(system, rules, table, place, r["n_students"], floor)}))
     by_school = defaultdict(lambda: ([], []))
     for c in cells:
         d = dict(c.place)
@@ -373,9 +383,10 @@ def measures(system, rules, rows):
     keys = ["school_year", "school_code", "reporting_group", "measure"]
     halves = {m: rounding_half(r["measure_value"] for r in rows if r["measure"] == m) for m in rules.percent_measures}
     cells = {}
+    floor = grid_floor(rows, keys, ("reporting_group",))
     for r in rows:
         place = tuple((k, r[k]) for k in keys)
-        n = group_size(system, rules, table, place, r["n_students"])
+        n = group_size(system, rules, table, place, r["n_students"], floor)
         terms = {"n_students": n}
         if r["measure"] in rules.percent_measures:
             if r["measure_value"] is not None:
@@ -688,15 +699,25 @@ class Finding:
 def judge(comp, var, g, rules):
     """The finding (or None) for one hidden count: is it narrower than promised?"""
     wlo, whi = comp.witnessed(g)
-    if var.kind in (SUPPRESSED, CODED, WITHHELD):
+    # a suppressed size and a coded count promise their whole band; a withheld count (hidden
+    # beside a shown size, its rate not coded) promises what any hidden count does (below)
+    if var.kind in (SUPPRESSED, CODED):
         lo, hi = var.promise
         if not ((wlo > lo and comp.narrower({g: 1}, False, lo))
                 or (whi < hi and comp.narrower({g: 1}, True, hi))):
             return None
+        # a suppressed size proven to be at least min_n is no small group: the promise is about
+        # those (it may still be exact: judged below as any hidden count)
+        if var.kind == SUPPRESSED and comp.narrower({g: 1}, False, rules.min_n - 1):
+            return judge_hidden(comp, var, g, wlo, whi)
         # for the figures: exact when the rounded LP bounds meet (so exact is a lower count)
         exact = comp.rounded({g: 1}, False) >= comp.rounded({g: 1}, True)
         return Finding(f"{var.kind} narrowed", var.table, var.place, var.column, exact=exact)
-    # any other hidden count: not pinned to 0, not exact, not pinned to its group's size
+    return judge_hidden(comp, var, g, wlo, whi)
+
+
+def judge_hidden(comp, var, g, wlo, whi):
+    """Any other hidden count: not pinned to 0, not exact, not pinned to its group's size."""
     if whi < 1 and comp.narrower({g: 1}, True, 1):
         return Finding("hidden count pinned to 0", var.table, var.place, var.column, exact=True)
     if wlo >= whi:

@@ -187,3 +187,18 @@ def test_a_student_level_file_with_a_class_under_k_is_found(audited, tmp_path, m
     _reseal(zones, bundle, "fct_grade8_algebra.parquet", monkeypatch)
     assert _findings(zones, monkeypatch) == [
         ("a student-level file has a class under its k = 5", f"release {bundle.name} (DSA demo-algebra-2026): fct_grade8_algebra")]
+
+
+def test_the_audit_solves_the_published_pattern_itself(audited, tmp_path, monkeypatch):
+    """p20 audit does not trust the build's verdict: with the complementary cells shown again
+    (what the old row-by-row suppression left), its own attacker audit finds the small groups."""
+    zones = copy_zones(audited, tmp_path)
+    clean = dict(_findings(zones, monkeypatch))
+    assert not [r for r in clean if r.startswith("disclosure")]
+    con = duckdb.connect(str(zones.warehouse / "p20.duckdb"))
+    shown_again = con.execute("update intermediate.int_disclosure__pattern set is_hidden = is_primary "
+                              "where is_hidden and not is_primary").fetchone()[0]
+    con.close()
+    assert shown_again > 0
+    rules = {r for r, _ in _findings(zones, monkeypatch)}
+    assert {"disclosure: size narrowed inside 1..9", "disclosure: differencing: the only hidden member of a published sum"} & rules, rules

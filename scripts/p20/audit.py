@@ -14,7 +14,10 @@ never a value):
   marts and columns its agreement allows, by the same class rule as `p20 release`; no bundle is
   kept past the end of its agreement; no value of any of its Parquet files looks like an SSID,
   a personal name or a full birth date, and no project token equals a warehouse token;
-- build: the last dbt build passed and is newer than the newest load.
+- build: the last dbt build passed and is newer than the newest load;
+- disclosure: the attacker audit (p20.disclosure) run again on the warehouse's own published
+  pattern: no hidden or coded count of the protected aggregates can be solved for from every
+  published table at once.
 
 The report goes to warehouse/audit/<audit_id>/report.json and report.txt (written whole or not
 at all). Exit 0 with no findings, 1 with any.
@@ -321,6 +324,36 @@ def check_build() -> Check:
     return check
 
 
+DISCLOSURE_MODELS = ("int_disclosure__cells", "int_disclosure__relations", "int_disclosure__pattern")
+
+
+def check_disclosure(con: duckdb.DuckDBPyConnection) -> Check:
+    """The attacker audit of the protected aggregates, from the cells, relations and pattern
+    the build left in the warehouse (not from the build's own verdict)."""
+    from collections import Counter
+
+    from p20 import disclosure
+    from p20.policy import project_var
+
+    check = Check("disclosure")
+    found = dict(con.execute(
+        "select table_name, schema_name from duckdb_tables() where database_name = 'wh' and table_name in "
+        f"({', '.join(sql_str(m) for m in DISCLOSURE_MODELS)})").fetchall())
+    missing = [m for m in DISCLOSURE_MODELS if m not in found]
+    if missing:
+        check.find("the disclosure pattern is not built (run p20 build)", ", ".join(missing))
+        return check
+    cells, relations, pattern = (con.sql(f'select * from wh.{found[m]}."{m}"').to_arrow_table()
+                                 for m in DISCLOSURE_MODELS)
+    tables = disclosure.linked_tables(cells, relations, project_var("min_group_size"), project_var("pct_coding_bands"))
+    hidden = disclosure.hidden_from(tables, pattern)
+    check.examined = {"published counts": tables.n, "hidden counts": int(hidden.sum())}
+    by_rule = Counter((f["rule"], f["mart"], f["count_name"]) for f in disclosure.audit(tables, hidden).to_pylist())
+    for (rule, mart, count_name), n in sorted(by_rule.items()):
+        check.find(f"disclosure: {rule}", f"{mart}.{count_name}", n)
+    return check
+
+
 def audit(today: dt.date | None = None) -> tuple[list[Check], Path]:
     """Run every check; write the report; returns the checks and the report's folder."""
     day = today or dt.date.today()
@@ -331,7 +364,7 @@ def audit(today: dt.date | None = None) -> tuple[list[Check], Path]:
         con.execute(f"attach {sql_str(db_path)} as wh (read_only)")
     else:
         con.execute("attach ':memory:' as wh")
-    checks = [check_loads(con), check_privacy(con), check_releases(con, day), check_build()]
+    checks = [check_loads(con), check_privacy(con), check_releases(con, day), check_build(), check_disclosure(con)]
     con.close()
     audit_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
     report = {

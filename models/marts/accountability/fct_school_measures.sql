@@ -1,90 +1,14 @@
--- Every measure of the multiple-measures index per school, year and reporting group, with its
--- student count, whether it counts (var p20:index_min_group_size) and its level 1-10 from the
--- cut points frozen in seeds/index_level_cuts.csv. Values are rounded to the cuts' 4 decimals:
--- a float mean's last bits depend on the order DuckDB's threads add it up, and a published
--- value (and its level) must be the same on every build.
-{%- set measures = [
-    ('ela_proficiency', "avg(case when ela_met then 100.0 when not ela_met then 0.0 end)", "count(ela_met)"),
-    ('math_proficiency', "avg(case when math_met then 100.0 when not math_met then 0.0 end)", "count(math_met)"),
-    ('academic_growth', "avg(growth_points)", "count(growth_points)"),
-    ('hs_readiness', "avg(case when is_hs_ready then 100.0 when not is_hs_ready then 0.0 end)", "count(is_hs_ready)"),
-    ('chronic_absence', "avg(case when is_chronically_absent then 100.0 when not is_chronically_absent then 0.0 end)", "count(is_chronically_absent)"),
-    ('suspension', "avg(case when was_suspended then 100.0 else 0.0 end)", "count(*)"),
-    ('el_redesignation', "avg(case when is_redesignated then 100.0 when not is_redesignated then 0.0 end)", "count(is_redesignated)"),
-    ('social_emotional', "avg(sel_mean)", "count(sel_mean)"),
-    ('culture_climate', "avg(climate_mean)", "count(climate_mean)"),
-] %}
-{%- set groups = [
-    ('all', 'true'),
-    ('english_learners', 'is_english_learner'),
-    ('students_with_disabilities', 'is_swd'),
-    ('socioeconomically_disadvantaged', 'is_sed'),
-] %}
-
-with students as (
-    select * from {{ ref('fct_accountability_student_years') }}
+-- Every measure of the multiple-measures index per school, year and reporting group, as
+-- published: the counts of int_school_measures__counts that int_disclosure__pattern leaves
+-- shown, whether the measure counts (var p20:index_min_group_size) and its level 1-10 from the
+-- cut points frozen in seeds/index_level_cuts.csv. A percent is published to one decimal; a
+-- hidden percent near 0 or 100 shows its code instead.
+with counts as (
+    select * from {{ ref('int_school_measures__counts') }}
 ),
 
-cohorts as (
-    select * from {{ ref('fct_graduation_cohorts') }}
-),
-
--- each student once per reporting group: all, EL, SWD, SED, and the student's race/ethnicity
--- (from which fct_school_index picks a school's lowest-performing racial/ethnic group)
-student_groups as (
-    {%- for group, condition in groups %}
-    select
-        students.*,
-        '{{ group }}' as reporting_group
-    from students
-    where {{ condition }}
-    union all
-    {%- endfor %}
-    select
-        students.*,
-        'race_ethnicity:' || students.race_ethnicity as reporting_group
-    from students
-    where students.race_ethnicity is not null
-),
-
-cohort_groups as (
-    {%- for group, condition in groups %}
-    select
-        cohorts.*,
-        '{{ group }}' as reporting_group
-    from cohorts
-    where {{ condition }}
-    union all
-    {%- endfor %}
-    select
-        cohorts.*,
-        'race_ethnicity:' || cohorts.race_ethnicity as reporting_group
-    from cohorts
-    where cohorts.race_ethnicity is not null
-),
-
-long as (
-    {%- for measure, value, n in measures %}
-    select
-        school_year,
-        school_code,
-        reporting_group,
-        '{{ measure }}' as measure,
-        {{ n }} as n_students,
-        round({{ value }}, 4) as measure_value
-    from student_groups
-    group by school_year, school_code, reporting_group
-    union all
-    {%- endfor %}
-    select
-        school_year,
-        school_code,
-        reporting_group,
-        'graduation' as measure,
-        count(*) as n_students,
-        round(avg(case when is_graduate then 100.0 else 0.0 end), 4) as measure_value
-    from cohort_groups
-    group by school_year, school_code, reporting_group
+pattern as (
+    {{ disclosure_flags('fct_school_measures', ['n_students', 'n_counted']) }}
 ),
 
 index_measures as (
@@ -95,30 +19,51 @@ cuts as (
     select * from {{ ref('index_level_cuts') }}
 ),
 
+protected as (
+    select
+        counts.*,
+        pattern.is_n_students_hidden,
+        -- a mean measure's value is hidden with its group; a percent's with its count
+        pattern.is_n_students_hidden or coalesce(pattern.is_n_counted_hidden, false) as is_value_hidden,
+        counts.n_students >= {{ var('p20:index_min_group_size') }} as is_large_enough
+    from counts
+    inner join pattern
+        on {{ disclosure_cell_key(['counts.school_year', 'counts.school_code', 'counts.reporting_group',
+            'counts.measure']) }} = pattern.cell_key
+),
+
 final as (
     select
-        long.school_year,
-        long.school_code,
-        long.reporting_group,
-        long.measure,
+        protected.school_year,
+        protected.school_code,
+        protected.reporting_group,
+        protected.measure,
         index_measures.domain,
-        cast(long.n_students as integer) as n_students,
-        long.measure_value,
-        long.n_students >= {{ var('p20:index_min_group_size') }} as is_reported,
+        cast(case when not protected.is_n_students_hidden then protected.n_students end as integer) as n_students,
+        case
+            when protected.is_value_hidden then null
+            when index_measures.unit = 'percent' then round(protected.measure_value, 1)
+            else round(protected.measure_value, 2)
+        end as measure_value,
+        case
+            when protected.n_counted is not null
+                then {{ coded_pct('protected.n_counted', 'protected.n_students', 'protected.is_value_hidden',
+                    'protected.is_n_students_hidden') }}
+        end as measure_value_coded,
+        not protected.is_value_hidden and protected.is_large_enough as is_reported,
         -- levels 1-10: how many of the nine frozen cut points the value reaches, turned round
         -- for measures where lower is better
         case
-            when long.n_students < {{ var('p20:index_min_group_size') }} or long.measure_value is null
-                or cuts.measure is null then null
-            when index_measures.higher_is_better then 1 + {{ cuts_reached('long.measure_value', 'cuts') }}
-            else 10 - {{ cuts_reached('long.measure_value', 'cuts') }}
-        end as measure_level
-    from long
+            when protected.is_value_hidden or not protected.is_large_enough or cuts.measure is null then null
+            when index_measures.higher_is_better then 1 + {{ cuts_reached('protected.measure_value', 'cuts') }}
+            else 10 - {{ cuts_reached('protected.measure_value', 'cuts') }}
+        end as measure_level,
+        protected.is_n_students_hidden as is_suppressed
+    from protected
     inner join index_measures
-        on long.measure = index_measures.measure
+        on protected.measure = index_measures.measure
     left join cuts
-        on long.measure = cuts.measure
-    where long.n_students > 0
+        on protected.measure = cuts.measure
 )
 
 select * from final

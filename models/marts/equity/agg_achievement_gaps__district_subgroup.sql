@@ -1,69 +1,25 @@
 -- Achievement by subgroup over the years: share meeting the standard and mean distance from it
 -- (scale points above the Standard Met cut), and each group's gap to all students.
-with assessments as (
-    select * from {{ ref('fct_assessments') }}
-    where scale_score is not null
+with counts as (
+    select * from {{ ref('int_achievement_gaps__counts') }}
 ),
 
-student_years as (
-    select * from {{ ref('fct_student_years') }}
+pattern as (
+    {{ disclosure_flags('agg_achievement_gaps__district_subgroup', ['n_students', 'n_met']) }}
 ),
 
-tested as (
+-- what int_disclosure__pattern hides: a group (is_suppressed) or its count meeting the standard
+withheld as (
     select
-        assessments.school_year,
-        assessments.subject,
-        assessments.is_met_or_exceeded,
-        assessments.distance_from_standard,
-        student_years.race_ethnicity,
-        student_years.gender,
-        student_years.el_status,
-        student_years.is_swd,
-        student_years.is_sed
-    from assessments
-    inner join student_years
-        on assessments.student_token = student_years.student_token
-        and assessments.school_year = student_years.school_year
+        counts.*,
+        pattern.is_n_students_hidden as is_suppressed,
+        pattern.is_n_students_hidden or pattern.is_n_met_hidden as is_met_hidden,
+        pattern.is_n_met_hidden
+    from counts
+    inner join pattern
+        on {{ disclosure_cell_key(['counts.school_year', 'counts.subject', 'counts.subgroup_type',
+            'counts.subgroup_value']) }} = pattern.cell_key
 ),
-
-long as (
-    {{ subgroup_rows('tested', ['school_year', 'subject', 'is_met_or_exceeded', 'distance_from_standard']) }}
-),
-
-counted as (
-    select
-        school_year,
-        subject,
-        subgroup_type,
-        subgroup_value,
-        count(*) as n_students,
-        sum(case when is_met_or_exceeded then 1 else 0 end) as n_met,
-        avg(distance_from_standard) as mean_distance_from_standard
-    from long
-    group by school_year, subject, subgroup_type, subgroup_value
-),
-
-small as (
-    select
-        *,
-        n_students < {{ var('p20:min_group_size') }} as is_small
-    from counted
-),
-
-{{ complementary_suppression('suppressed', 'small', ['school_year', 'subject']) }},
-
--- a shown group's share meeting the standard near 0% or 100% is coded; other groups' shares
--- are withheld with it so that the all-students share cannot give it away
-coded as (
-    select
-        *,
-        is_suppressed or {{ pct_code('n_met', 'n_students') }} is not null as is_met_hidden_primary
-    from suppressed
-),
-
-{{ complementary_suppression('withheld', 'coded', ['school_year', 'subject'], flags=[
-    ('is_met_hidden_primary', 'is_met_hidden'),
-]) }},
 
 all_students as (
     select
@@ -84,7 +40,7 @@ final as (
         withheld.subgroup_value,
         cast(case when not withheld.is_suppressed then withheld.n_students end as integer) as n_students,
         {{ published_pct('withheld.n_met', 'withheld.n_students', 'withheld.is_met_hidden') }} as pct_met,
-        {{ coded_pct('withheld.n_met', 'withheld.n_students', 'withheld.is_met_hidden', 'withheld.is_suppressed') }}
+        {{ coded_pct('withheld.n_met', 'withheld.n_students', 'withheld.is_n_met_hidden', 'withheld.is_suppressed') }}
             as pct_met_coded,
         case
             when not withheld.is_suppressed then round(withheld.mean_distance_from_standard, 1)

@@ -2,81 +2,28 @@
 -- the years, the mean distance from standard of full-academic-year students against the value
 -- predicted from the school's socioeconomic composition (share SED) by a line fitted across
 -- schools for the same group; teacher credential measures alongside.
-with assessments as (
-    select * from {{ ref('fct_assessments') }}
-    where scale_score is not null
-),
-
-student_years as (
-    select * from {{ ref('fct_student_years') }}
+with counts as (
+    select * from {{ ref('int_positive_outliers__counts') }}
 ),
 
 staff as (
     select * from {{ ref('fct_staff_assignments') }}
 ),
 
-tested as (
-    select
-        student_years.primary_school_code as school_code,
-        student_years.race_ethnicity,
-        assessments.distance_from_standard
-    from assessments
-    inner join student_years
-        on assessments.student_token = student_years.student_token
-        and assessments.school_year = student_years.school_year
-        and assessments.school_code = student_years.primary_school_code
-    where student_years.is_full_academic_year
+pattern as (
+    {{ disclosure_flags('agg_positive_outliers__school_race', ['n_students']) }}
 ),
 
-composition as (
+-- a group hidden by int_disclosure__pattern shows no count and no mean
+suppressed as (
     select
-        primary_school_code as school_code,
-        avg(case when is_sed then 1.0 else 0.0 end) as share_sed
-    from student_years
-    group by primary_school_code
+        counts.*,
+        pattern.is_n_students_hidden as is_suppressed
+    from counts
+    inner join pattern
+        on {{ disclosure_cell_key(['counts.school_code', 'counts.subgroup_type', 'counts.subgroup_value']) }}
+        = pattern.cell_key
 ),
-
-groups as (
-    select
-        school_code,
-        'all' as subgroup_type,
-        'all' as subgroup_value,
-        distance_from_standard
-    from tested
-    union all
-    select
-        school_code,
-        'race_ethnicity' as subgroup_type,
-        race_ethnicity as subgroup_value,
-        distance_from_standard
-    from tested
-    where race_ethnicity is not null
-),
-
-counted as (
-    select
-        groups.school_code,
-        groups.subgroup_type,
-        groups.subgroup_value,
-        count(*) as n_students,
-        avg(groups.distance_from_standard) as mean_distance_from_standard,
-        composition.share_sed
-    from groups
-    inner join composition
-        on groups.school_code = composition.school_code
-    group by groups.school_code, groups.subgroup_type, groups.subgroup_value, composition.share_sed
-),
-
-small as (
-    select
-        *,
-        n_students < {{ var('p20:min_group_size') }} as is_small
-    from counted
-),
-
--- within each school: a race/ethnicity hidden alone would be the school's all-students count
--- minus the others (no district row of these groups is published, so no column rule)
-{{ complementary_suppression('suppressed', 'small', [], 'school_code') }},
 
 -- least squares across the schools where the group is shown: actual = a + b x share_sed
 fits as (
