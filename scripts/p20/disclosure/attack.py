@@ -46,18 +46,20 @@ def block_model(tables: LinkedTables, rhs_all: np.ndarray, variables: np.ndarray
     rows = np.unique(sub.indices)
     sub = sub[rows, :].tocsc()
     rhs = rhs_all[rows]
+    return highs(np.zeros(len(variables)), lo[variables], hi[variables],
+                 np.where(tables.is_equality[rows], rhs, -highspy.kHighsInf), rhs, sub)
+
+
+def highs(cost, col_lower, col_upper, row_lower, row_upper, matrix) -> highspy.Highs:
+    """A quiet, seeded HiGHS instance holding the LP (matrix: scipy CSC, rows x columns)."""
     lp = highspy.HighsLp()
-    lp.num_col_ = len(variables)
-    lp.num_row_ = len(rows)
-    lp.col_cost_ = np.zeros(len(variables))
-    lp.col_lower_ = lo[variables]
-    lp.col_upper_ = hi[variables]
-    lp.row_lower_ = np.where(tables.is_equality[rows], rhs, -highspy.kHighsInf)
-    lp.row_upper_ = rhs
+    lp.num_col_, lp.num_row_ = matrix.shape[1], matrix.shape[0]
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = cost, col_lower, col_upper
+    lp.row_lower_, lp.row_upper_ = row_lower, row_upper
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = sub.indptr
-    lp.a_matrix_.index_ = sub.indices
-    lp.a_matrix_.value_ = sub.data
+    lp.a_matrix_.start_ = matrix.indptr
+    lp.a_matrix_.index_ = matrix.indices
+    lp.a_matrix_.value_ = matrix.data
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("random_seed", 0)

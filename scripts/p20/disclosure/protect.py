@@ -19,11 +19,10 @@ import highspy
 import numpy as np
 from scipy.sparse import bmat, csr_matrix, identity
 
-from p20.disclosure.attack import BATCH_VARIABLES, findings, unmet
+from p20.disclosure.attack import BATCH_VARIABLES, findings, highs, unmet
 from p20.disclosure.linked import LinkedTables
 
 MAX_ROUNDS = 30
-LAST = [None]
 LOG = logging.getLogger(__name__).info
 MAX_HOPS = 4
 KEEP_PUBLISHED = 1000.0
@@ -66,7 +65,6 @@ def protect(tables: LinkedTables) -> tuple[np.ndarray, np.ndarray]:
     else:
         raise RuntimeError(f"disclosure protection did not converge in {MAX_ROUNDS} rounds")
     remaining = findings(tables, hidden)
-    LAST[0] = hidden
     if remaining:
         raise RuntimeError(f"disclosure protection left {len(remaining)} findings")
     return hidden, primary
@@ -136,23 +134,14 @@ def _deviation_lp(tables, hidden, weight, near, expression, at_least, bound):
         (list(expression.values()), ([0] * len(expression), [position[i] for i in expression])), shape=(1, n)
     )
     matrix = bmat([[sub, None, None], [pick, -eye, eye], [target, None, None]], format="csc")
-    lp = highspy.HighsLp()
-    lp.num_col_ = n + 2 * m
-    lp.num_row_ = matrix.shape[0]
-    lp.col_cost_ = np.concatenate([np.zeros(n), weight[near][shown], weight[near][shown]])
-    lp.col_lower_ = np.concatenate([bands[:, 0], np.zeros(2 * m)])
-    lp.col_upper_ = np.concatenate([bands[:, 1], np.full(2 * m, inf)])
-    lp.row_lower_ = np.concatenate([np.where(tables.is_equality[rows], rhs, -inf), value[shown],
-                                    [bound if at_least else -inf]])
-    lp.row_upper_ = np.concatenate([rhs, value[shown], [inf if at_least else bound]])
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = matrix.indptr
-    lp.a_matrix_.index_ = matrix.indices
-    lp.a_matrix_.value_ = matrix.data
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("random_seed", 0)
-    h.passModel(lp)
+    h = highs(
+        np.concatenate([np.zeros(n), weight[near][shown], weight[near][shown]]),
+        np.concatenate([bands[:, 0], np.zeros(2 * m)]),
+        np.concatenate([bands[:, 1], np.full(2 * m, inf)]),
+        np.concatenate([np.where(tables.is_equality[rows], rhs, -inf), value[shown], [bound if at_least else -inf]]),
+        np.concatenate([rhs, value[shown], [inf if at_least else bound]]),
+        matrix,
+    )
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
