@@ -6,8 +6,12 @@ cells, until the attacker audit finds nothing."""
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    from p20.disclosure import pattern, tables_of
+    from p20.disclosure import linked_tables, pattern
 
-    # dbt finds a model's refs in its own file: the two named here are the ones tables_of reads
-    dbt.ref("int_disclosure__cells"), dbt.ref("int_disclosure__relations")
-    return pattern(tables_of(dbt))
+    tables = linked_tables(
+        dbt.ref("int_disclosure__cells").fetch_arrow_table(),
+        dbt.ref("int_disclosure__relations").fetch_arrow_table(),
+        dbt.config.get("min_group_size"),
+        dbt.config.get("pct_coding_bands"),
+    )
+    return pattern(tables)

@@ -21,16 +21,6 @@ def linked_tables(cells: pa.Table, relations: pa.Table, min_group_size, pct_codi
     return LinkedTables.from_arrow(cells, relations, int(min_group_size), bands)
 
 
-def tables_of(dbt) -> LinkedTables:
-    """The linked tables of a dbt-duckdb Python model's run (its refs and config)."""
-    return linked_tables(
-        dbt.ref("int_disclosure__cells").fetch_arrow_table(),
-        dbt.ref("int_disclosure__relations").fetch_arrow_table(),
-        dbt.config.get("min_group_size"),
-        dbt.config.get("pct_coding_bands"),
-    )
-
-
 def pattern(tables: LinkedTables) -> pa.Table:
     """One row per published count: hidden or shown, and whether a rule hid it (primary) or the
     protection did (complementary)."""
