@@ -147,7 +147,7 @@ def reseal_manifest(zones: Zones) -> None:
     custodian's key (as a custodian whose own process produced a bad file would): so the
     gate's rules, not the hash or MAC checks, must catch it."""
     from p20 import keys
-    from p20.custodian import seal_manifest
+    from p20.manifest import seal_manifest
     from p20.textio import file_sha256
 
     outbox = zones.custodian / "outbox"

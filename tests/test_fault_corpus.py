@@ -62,7 +62,7 @@ def _outbox_with(work: Path, fault: dict, src: Path, master: bytes) -> Path:
     """An outbox holding just the outbox-stage fault file, with a manifest sealed by the
     custodian (a custodian whose own process wrote the bad file)."""
     from p20 import keys
-    from p20.custodian import MANIFEST_FORMAT, seal_manifest
+    from p20.manifest import MANIFEST_FORMAT, seal_manifest
     from p20.policy import extracts
     from p20.textio import file_sha256
 

@@ -288,7 +288,8 @@ def test_gate_rejects_planted_faults(tmp_path, zones, monkeypatch):
     """Three faults, end to end: a raw file the gate rejects, and outbox files with a raw SSID
     and with mangled ids where tokens belong."""
     from p20 import gate, keys
-    from p20.custodian import pseudonymise, seal_manifest
+    from p20.custodian import pseudonymise
+    from p20.manifest import seal_manifest
 
     zones.p20("synth", "--preset", "tiny", "--seed", "3", "--years", "2025-2025", "--faults", check=True)
     faults_dir = zones.custodian / "faults"

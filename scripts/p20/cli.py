@@ -239,7 +239,7 @@ def _read_manifest(outbox: Path) -> dict:
     """The outbox's manifest, after `p20 load` has checked its seal."""
     import json
 
-    from p20.custodian import MANIFEST
+    from p20.manifest import MANIFEST
 
     return json.loads((outbox / MANIFEST).read_text(encoding="utf-8"))
 

@@ -16,7 +16,6 @@ key; otherwise the manifest's inventory lists them missing, with the hint to lin
 
 import datetime as dt
 import hashlib
-import json
 import os
 import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -31,11 +30,10 @@ import pyarrow.csv as pcsv
 from p20 import escrow, keys
 from p20.errors import RejectedInput
 from p20.inventory import inventory, raw_extracts
+from p20.manifest import MANIFEST, MANIFEST_FORMAT, is_sealed_by, read_manifest, seal_manifest
 from p20.policy import Extract, linked_extracts, policy_version, project_var
 from p20.textio import DELIMITER, atomic_dir, file_sha256, register_lines, write_json_atomic
 
-MANIFEST = "manifest.json"
-MANIFEST_FORMAT = "p20-outbox/1"
 # Characters of a CCYYMMDD birth date that cross, by var p20:birth_date_precision.
 BIRTH_DATE_PRECISION = {"month": 6, "year": 4}
 # What is trimmed around a birth date before it is coarsened: the Unicode space separators
@@ -46,17 +44,6 @@ PARSE = pcsv.ParseOptions(delimiter=DELIMITER, quote_char=False, escape_char=Fal
 WRITE = pcsv.WriteOptions(
     include_header=False, delimiter=DELIMITER, quoting_style="none", batch_size=1 << 16
 )
-
-
-def manifest_payload(manifest: dict) -> bytes:
-    """The bytes the manifest's HMAC covers: everything but the MAC, canonically serialised."""
-    body = {k: v for k, v in manifest.items() if k != "mac"}
-    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-
-
-def seal_manifest(manifest: dict, master: bytes) -> dict:
-    """Authenticate a manifest with the manifest key (HKDF of the master key)."""
-    return {**manifest, "mac": keys.mac(keys.manifest_key(master), manifest_payload(manifest))}
 
 
 def encode_ids(values: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -220,20 +207,11 @@ def pseudonymise_columns(
     return columns
 
 
-def previous_manifest(outbox: Path) -> dict | None:
-    """The manifest of the outbox about to be replaced (None when there is none or it is not
-    JSON): what the new one is compared with."""
-    try:
-        return json.loads((outbox / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
 def linked_entries_to_keep(previous: dict | None, outbox: Path, master: bytes) -> list[dict]:
     """The previous outbox's `p20 link` files that the new outbox keeps: only under a manifest
     sealed with this key, and each file still as its hash says (tokens of another key would
     not join; those are listed missing instead, with the hint to link again)."""
-    if not previous or previous.get("mac") != seal_manifest(previous, master)["mac"]:
+    if not previous or not is_sealed_by(previous, keys.manifest_key(master)):
         return []
     linked = [e for e in previous.get("files", []) if e.get("extract") in linked_extracts()]
     return [e for e in linked if (outbox / e["file"]).is_file() and file_sha256(outbox / e["file"]) == e["sha256"]]
@@ -251,7 +229,7 @@ def pseudonymise(
     master = keys.load_master_key(key_path)
     escrow_key = keys.load_escrow_key()
     fingerprint = keys.fingerprint(master)
-    previous = previous_manifest(outbox)
+    previous = read_manifest(outbox)
     kept_linked = linked_entries_to_keep(previous, outbox, master)
     entries = {}
     tokens = TokenCache(master)

@@ -12,7 +12,6 @@ cleared before the next one starts.
 import contextlib
 import datetime as dt
 import fcntl
-import hmac
 import html
 import json
 import shutil
@@ -26,9 +25,9 @@ from pathlib import Path
 
 import duckdb
 
-from p20 import keys, paths
-from p20.custodian import MANIFEST, MANIFEST_FORMAT, manifest_payload
-from p20.errors import RejectedInput, UsageError
+from p20 import paths
+from p20.errors import RejectedInput
+from p20.manifest import MANIFEST, verified_manifest
 from p20.policy import Extract, code_set, exit_completion_pairs, extracts, project_var
 from p20.textio import (
     DELIMITER,
@@ -436,25 +435,6 @@ def validate(con: duckdb.DuckDBPyConnection, extract: Extract, params: dict) -> 
 # ---------------------------------------------------------------- the load
 
 
-def _manifest(outbox: Path) -> dict:
-    path = outbox / MANIFEST
-    if not path.exists():
-        raise UsageError(f"{path}: no manifest; an outbox is made by `p20 pseudonymise`")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise RejectedInput(f"{path.name}: manifest is not valid JSON") from None
-    if manifest.get("format") != MANIFEST_FORMAT:
-        raise RejectedInput(f"{path.name}: manifest format is not {MANIFEST_FORMAT}")
-    expected = keys.mac(keys.load_manifest_key(), manifest_payload(manifest))
-    if not hmac.compare_digest(expected, str(manifest.get("mac", ""))):
-        raise RejectedInput(
-            f"{path.name}: rule 'manifest authenticity' failed: the manifest was altered after the "
-            "custodian sealed it, or it was made with another partnership key; nothing was loaded"
-        )
-    return manifest
-
-
 def _check_trust(manifest: dict) -> None:
     """The warehouse accepts tokens of one key: the one its first load came with."""
     trust_path = paths.warehouse_dir() / TRUST_FILE
@@ -702,7 +682,7 @@ def load(outbox: Path, on_file: Callable[[int, int, str], None] | None = None) -
 
     `on_file(done, total, file)` is called before each file and once at the end (for a
     progress bar)."""
-    manifest = _manifest(outbox)
+    manifest = verified_manifest(outbox)
     warehouse = paths.warehouse_dir()
     with exclusive_lock(warehouse):
         ledger = read_ledger()

@@ -45,9 +45,10 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 
 from p20 import keys, paths
-from p20.custodian import MANIFEST, TokenCache, pseudonymise_columns, render_lines, seal_manifest
+from p20.custodian import TokenCache, pseudonymise_columns, render_lines
 from p20.errors import P20Error, RejectedInput, UsageError
 from p20.inventory import LINKED_SOURCES, linked_source_files, relisted
+from p20.manifest import MANIFEST, seal_manifest
 from p20.policy import LINK_ID_COLUMN, Extract, linked_extracts, project_var
 from p20.textio import file_sha256, sql_str, write_json_atomic
 

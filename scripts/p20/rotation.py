@@ -13,7 +13,6 @@ come out with the same counts; only token values differ. The maps hold tokens on
 
 import base64
 import datetime as dt
-import hmac
 import json
 import os
 import uuid
@@ -24,8 +23,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from p20 import escrow, gate, keys, paths
-from p20.custodian import manifest_payload
 from p20.errors import RejectedInput, UsageError
+from p20.manifest import is_sealed_by, seal_manifest
 from p20.policy import extracts
 from p20.textio import atomic_dir, file_sha256, sql_str, write_json_atomic
 
@@ -69,8 +68,7 @@ def rotate() -> Path:
             "maps": files,
             "new_manifest_key": base64.b64encode(keys.manifest_key(new)).decode(),
         }
-        info["mac"] = keys.mac(keys.manifest_key(old), manifest_payload(info))
-        write_json_atomic(tmp / "rotation.json", info)
+        write_json_atomic(tmp / "rotation.json", seal_manifest(info, old))
     retired = keys.master_key_path().parent / "retired" / f"master-{old_fp}.key"
     retired.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(retired.parent, 0o700)
@@ -84,8 +82,7 @@ def _read_package(package: Path) -> dict:
     if not path.exists():
         raise UsageError(f"{package}: not a rotation package (no rotation.json)")
     info = json.loads(path.read_text())
-    expected = keys.mac(keys.load_manifest_key(), manifest_payload(info))
-    if info.get("format") != FORMAT or not hmac.compare_digest(expected, str(info.get("mac", ""))):
+    if info.get("format") != FORMAT or not is_sealed_by(info, keys.load_manifest_key()):
         raise RejectedInput(
             "rotation.json: rule 'package authenticity' failed: not sealed with the key this "
             "warehouse trusts, or altered since"
