@@ -33,7 +33,8 @@ import duckdb
 
 from p20 import anonymity, keys, paths, release
 from p20.errors import P20Error
-from p20.gate import LOAD_RECORD, TRUST_FILE, current_loads, read_ledger
+from p20.landing import TRUST_FILE
+from p20.ledger import LOAD_RECORD, current_loads, read_ledger
 from p20.policy import SSID_LIKE, extracts
 from p20.textio import atomic_dir, file_sha256, read_jsonl, sql_str
 

@@ -11,13 +11,9 @@ cleared before the next one starts.
 
 import contextlib
 import datetime as dt
-import fcntl
 import html
 import json
-import shutil
-import sys
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache
@@ -27,22 +23,27 @@ import duckdb
 
 from p20 import paths
 from p20.errors import RejectedInput
-from p20.manifest import MANIFEST, verified_manifest
+from p20.landing import (
+    check_trust,
+    exclusive_lock,
+    land,
+    landed_path,
+    new_load_id,
+    pin_trust,
+    recover_after_crash,
+)
+from p20.ledger import LoadRecord, append_ledger, current_loads, read_ledger
+from p20.manifest import verified_manifest
 from p20.policy import Extract, code_set, exit_completion_pairs, extracts, project_var
 from p20.textio import (
     DELIMITER,
-    append_jsonl,
     atomic_dir,
     file_sha256,
-    read_jsonl,
     register_lines,
-    remove_stale_temporaries,
     sql_str,
-    write_json_atomic,
 )
 
 MAX_LINES_REPORTED = 20
-TRUST_FILE = "trust.json"
 
 
 @dataclass
@@ -60,69 +61,8 @@ class Outcome:
     message: str = ""
 
 
-def new_load_id() -> str:
-    """Sortable by time (the newest landed load of an extract and year is the current one)."""
-    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ") + "-" + uuid.uuid4().hex[:6]
-
-
-@contextlib.contextmanager
-def exclusive_lock(warehouse: Path) -> Iterator[None]:
-    """One `p20 load` at a time; a second one waits and says so."""
-    warehouse.mkdir(parents=True, exist_ok=True)
-    with open(warehouse / ".load.lock", "w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            print("another p20 load is running on this warehouse; waiting for it", file=sys.stderr)
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
-
-
-# ---------------------------------------------------------------- ledger
-
-
-def read_ledger() -> list[dict]:
-    return read_jsonl(paths.ledger_path())
-
-
-def append_ledger(record: dict) -> None:
-    append_jsonl(paths.ledger_path(), record)
-
-
-def current_loads(ledger: list[dict]) -> dict[tuple[str, int], dict]:
-    """(extract, school_year) -> the newest landed ledger record."""
-    current: dict[tuple[str, int], dict] = {}
-    for rec in ledger:
-        if rec["outcome"] == "landed":
-            current[(rec["extract"], rec["school_year"])] = rec
-    return current
-
-
-def landed_path(extract: str, year: int, load_id: str) -> Path:
-    return paths.landed_dir() / extract / f"school_year={year}" / f"load_id={load_id}"
-
-
-LOAD_RECORD = "_load.json"
-
-
-def land(con: duckdb.DuckDBPyConnection, extract: Extract, year: int, record: dict, rows_sql: str) -> None:
-    """Write the rows (line_no and the outbox columns) and their ledger record into a temporary
-    directory, then rename it into landed/ in one step: the rename is the commit point of a
-    load. `p20 rekey` lands its re-keyed rows through here too."""
-    with atomic_dir(landed_path(extract.name, year, record["load_id"])) as tmp:
-        con.sql(
-            f"copy (select *, current_timestamp as loaded_at "
-            f"from ({rows_sql}) order by line_no) "
-            f"to {sql_str(tmp / 'part-0.parquet')} "
-            # zstd level 1: 20% faster than the default level 3, and as small (the tokens do not
-            # compress; dictionary encoding does the work)
-            "(format parquet, compression zstd, compression_level 1)"
-        )
-        (tmp / LOAD_RECORD).write_text(json.dumps(record, sort_keys=True), encoding="utf-8")
-
-
 def _land_and_record(
-    con: duckdb.DuckDBPyConnection, extract: Extract, year: int, record: dict, table: str
+    con: duckdb.DuckDBPyConnection, extract: Extract, year: int, record: LoadRecord, table: str
 ) -> None:
     """Land a validated file from its table (then drop it) and append its ledger line."""
     cursor = con.cursor()  # a connection of this thread's own to the load's database
@@ -133,27 +73,6 @@ def _land_and_record(
         cursor.sql(f"drop table {table}")
     finally:
         cursor.close()
-
-
-def recover_after_crash(ledger: list[dict]) -> int:
-    """Finish what a killed load left: remove temporaries (never read by dbt), and append the
-    ledger line of a load that was renamed into place but not yet recorded (from its own
-    _load.json). Returns the number of recovered records."""
-    remove_stale_temporaries(paths.landed_dir())
-    remove_stale_temporaries(paths.quarantine_dir())
-    recorded = {rec["load_id"] for rec in ledger if rec["outcome"] == "landed"}
-    recovered = 0
-    for load_dir in sorted(paths.landed_dir().glob("*/school_year=*/load_id=*")):
-        if load_dir.name.removeprefix("load_id=") not in recorded:
-            if not (load_dir / LOAD_RECORD).exists():  # not written by a p20 load: not trusted
-                shutil.rmtree(load_dir)
-                continue
-            record = json.loads((load_dir / LOAD_RECORD).read_text(encoding="utf-8"))
-            record["recovered_after_crash"] = True
-            append_ledger(record)
-            ledger.append(record)
-            recovered += 1
-    return recovered
 
 
 # ---------------------------------------------------------------- validation
@@ -435,25 +354,6 @@ def validate(con: duckdb.DuckDBPyConnection, extract: Extract, params: dict) -> 
 # ---------------------------------------------------------------- the load
 
 
-def _check_trust(manifest: dict) -> None:
-    """The warehouse accepts tokens of one key: the one its first load came with."""
-    trust_path = paths.warehouse_dir() / TRUST_FILE
-    fingerprint = manifest.get("key_fingerprint")
-    if trust_path.exists():
-        expected = json.loads(trust_path.read_text())["key_fingerprint"]
-        if fingerprint != expected:
-            raise RejectedInput(
-                f"{MANIFEST}: key fingerprint {fingerprint} is not the warehouse's key ({expected}); "
-                "its tokens would not link. Re-pseudonymise with the partnership key, or rotate"
-            )
-
-
-def _pin_trust(manifest: dict) -> None:
-    trust_path = paths.warehouse_dir() / TRUST_FILE
-    if not trust_path.exists():
-        write_json_atomic(trust_path, {"key_fingerprint": manifest["key_fingerprint"]})
-
-
 def _landed_school_codes(con: duckdb.DuckDBPyConnection, year: int, current: dict) -> set[str]:
     rec = current.get(("schools", year))
     if not rec:
@@ -687,7 +587,7 @@ def load(outbox: Path, on_file: Callable[[int, int, str], None] | None = None) -
     with exclusive_lock(warehouse):
         ledger = read_ledger()
         recover_after_crash(ledger)
-        _check_trust(manifest)
+        check_trust(manifest)
         current = current_loads(ledger)
         con = duckdb.connect()
         order = list(extracts())
@@ -723,32 +623,28 @@ def load(outbox: Path, on_file: Callable[[int, int, str], None] | None = None) -
             if outcome.status == "rejected":
                 _quarantine(outcome, entry)
             prior = current.get((outcome.extract, outcome.school_year))
-            record = {
-                "attempt_id": uuid.uuid4().hex,
-                "load_id": outcome.load_id,
-                "extract": outcome.extract,
-                "school_year": outcome.school_year,
-                "file": outcome.file,
-                "file_sha256": entry.get("sha256"),
-                "rows": outcome.rows,
-                "suite": outcome.extract,
-                "suite_version": _suite_version(outcome.extract),
-                "key_fingerprint": manifest.get("key_fingerprint"),
-                "policy_version": manifest.get("policy_version"),
-                "failed_rules": [
+            record = LoadRecord(
+                load_id=outcome.load_id,
+                extract=outcome.extract,
+                school_year=outcome.school_year,
+                file=outcome.file,
+                file_sha256=entry.get("sha256"),
+                rows=outcome.rows,
+                suite=outcome.extract,
+                suite_version=_suite_version(outcome.extract),
+                key_fingerprint=manifest.get("key_fingerprint"),
+                policy_version=manifest.get("policy_version"),
+                failed_rules=[
                     {k: f[k] for k in ("rule", "expectation", "column", "unexpected_count")}
                     for f in outcome.failures
                 ],
-                "n_failed_rules": len(outcome.failures),
-                "n_expectations": len(outcome.results),
-                "expectations": outcome.results,
-                "message": outcome.message if outcome.status != "landed" else "",
-                "outcome": outcome.status,
-                "supersedes": prior["load_id"] if prior and outcome.status == "landed" else None,
-                "rekeyed_from": None,
-                "started_at": started,
-                "finished_at": dt.datetime.now(dt.UTC).isoformat(),
-            }
+                expectations=outcome.results,
+                message=outcome.message if outcome.status != "landed" else "",
+                outcome=outcome.status,
+                supersedes=prior["load_id"] if prior and outcome.status == "landed" else None,
+                started_at=started,
+                finished_at=dt.datetime.now(dt.UTC).isoformat(),
+            )
             if recording:  # one file at a time waits to be landed: memory stays at ~2 files
                 recording.pop().result()
             extract = extracts().get(outcome.extract)
@@ -788,7 +684,7 @@ def load(outbox: Path, on_file: Callable[[int, int, str], None] | None = None) -
                 )
             )
         if any(o.status == "landed" for o in outcomes):
-            _pin_trust(manifest)
+            pin_trust(manifest)
         release_gx()
         con.close()
     return outcomes

@@ -36,7 +36,7 @@ import pyarrow as pa
 
 from p20 import anonymity, keys, paths
 from p20.errors import RejectedInput, UsageError
-from p20.gate import current_loads
+from p20.ledger import current_loads
 from p20.policy import read_seed
 from p20.textio import append_jsonl, atomic_dir, file_sha256, read_jsonl, sql_str
 

@@ -15,15 +15,15 @@ import base64
 import datetime as dt
 import json
 import os
-import uuid
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from p20 import escrow, gate, keys, paths
+from p20 import escrow, keys, landing, paths
 from p20.errors import RejectedInput, UsageError
+from p20.ledger import LoadRecord, append_ledger, current_loads, read_ledger
 from p20.manifest import is_sealed_by, seal_manifest
 from p20.policy import extracts
 from p20.textio import atomic_dir, file_sha256, sql_str, write_json_atomic
@@ -98,9 +98,9 @@ def _read_package(package: Path) -> dict:
 def rekey(package: Path) -> list[str]:
     """Rewrite every current load's tokens through the package's maps; returns the new load ids."""
     info = _read_package(package)
-    trust_path = paths.warehouse_dir() / gate.TRUST_FILE
+    trust_path = paths.warehouse_dir() / landing.TRUST_FILE
     new_loads = []
-    with gate.exclusive_lock(paths.warehouse_dir()):
+    with landing.exclusive_lock(paths.warehouse_dir()):
         trust = json.loads(trust_path.read_text()) if trust_path.exists() else {}
         if trust.get("key_fingerprint") != info["old_fingerprint"]:
             raise RejectedInput(
@@ -112,12 +112,12 @@ def rekey(package: Path) -> list[str]:
             con.sql(
                 f"create temp table map_{kind} as select * from read_parquet({sql_str(package / f'{kind}.parquet')})"
             )
-        ledger = gate.read_ledger()
-        for (name, year), rec in sorted(gate.current_loads(ledger).items()):
+        ledger = read_ledger()
+        for (name, year), rec in sorted(current_loads(ledger).items()):
             token_cols = [c for c in extracts()[name].columns if c.action == "tokenise"]
             if not token_cols:
                 continue
-            source = gate.landed_path(name, year, rec["load_id"]) / "*.parquet"
+            source = landing.landed_path(name, year, rec["load_id"]) / "*.parquet"
             con.sql(
                 f"create or replace temp table current_load as select * from read_parquet({sql_str(source)})"
             )
@@ -147,29 +147,28 @@ def rekey(package: Path) -> list[str]:
                     f"{name} {year}: {unmapped - originally_null} rows hold tokens the rotation maps "
                     "do not know; nothing was re-keyed"
                 )
-            load_id = gate.new_load_id()
+            load_id = landing.new_load_id()
             now = dt.datetime.now(dt.UTC).isoformat()
-            record = {
-                **{k: rec.get(k) for k in ("file", "rows", "suite", "suite_version", "policy_version")},
-                "attempt_id": uuid.uuid4().hex,
-                "load_id": load_id,
-                "extract": name,
-                "school_year": year,
-                "file_sha256": None,
-                "key_fingerprint": info["new_fingerprint"],
-                "failed_rules": [],
-                "n_failed_rules": 0,
-                "n_expectations": 0,  # re-keyed, not re-validated: see rekeyed_from
-                "expectations": [],
-                "message": f"re-keyed to {info['new_fingerprint']}",
-                "outcome": "landed",
-                "supersedes": rec["load_id"],
-                "rekeyed_from": rec["load_id"],
-                "started_at": now,
-                "finished_at": now,
-            }
-            gate.land(con, extracts()[name], year, record, rows_sql=query)
-            gate.append_ledger(record)
+            record = LoadRecord(
+                load_id=load_id,
+                extract=name,
+                school_year=year,
+                file=rec.get("file"),
+                file_sha256=None,
+                rows=rec.get("rows"),
+                suite=rec.get("suite"),
+                suite_version=rec.get("suite_version"),
+                key_fingerprint=info["new_fingerprint"],
+                policy_version=rec.get("policy_version"),
+                message=f"re-keyed to {info['new_fingerprint']}",
+                outcome="landed",
+                supersedes=rec["load_id"],
+                rekeyed_from=rec["load_id"],  # re-keyed, not re-validated: no expectations
+                started_at=now,
+                finished_at=now,
+            )
+            landing.land(con, extracts()[name], year, record, rows_sql=query)
+            append_ledger(record)
             new_loads.append(load_id)
         history = trust.get("history", []) + [
             {"key_fingerprint": info["old_fingerprint"], "rotated_at": info["created_at"]}
