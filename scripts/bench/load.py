@@ -30,7 +30,7 @@ def main() -> None:
     keys.write_secret(keys.manifest_key_path(), keys.manifest_key(keys.load_master_key()))
     import duckdb
 
-    from p20 import gate
+    from p20 import gate, gx_suite
     from p20.policy import extracts
     from p20.textio import register_lines
 
@@ -38,13 +38,13 @@ def main() -> None:
     largest = max(manifest["files"], key=lambda f: f["rows"])
     extract = extracts()[largest["extract"]]
     con = duckdb.connect()
-    gate._gx_context()  # GX's own start (import, context), once per process: not timed
-    gate.suite_parameters(extract, largest["school_year"], [])
+    gx_suite.gx_context()  # GX's own start (import, context), once per process: not timed
+    gx_suite.suite_parameters(extract, largest["school_year"], [])
     start = time.perf_counter()
     register_lines(con, outbox / largest["file"], "outbox_lines")
-    table = gate.frame_table(con, extract)
+    table = gx_suite.frame_table(con, extract)
     codes = [r[0] for r in con.execute(f"select distinct school_code from {table}").fetchall()]
-    params = gate.suite_parameters(extract, largest["school_year"], codes)
+    params = gx_suite.suite_parameters(extract, largest["school_year"], codes)
     read = time.perf_counter() - start
 
     def suite_seconds() -> float:
@@ -52,13 +52,13 @@ def main() -> None:
         times = []
         for _ in range(3):
             started = time.perf_counter()
-            validation = gate.validate(con, extract, params)
+            validation = gx_suite.validate(con, extract, params)
             times.append(time.perf_counter() - started)
             assert not validation.failures, validation.failures
         return sorted(times)[1]
 
     suite = suite_seconds()
-    n_expectations = len(gate.load_suite(extract.name).expectations)
+    n_expectations = len(gx_suite.load_suite(extract.name).expectations)
     print(f"largest extract   {largest['file']} ({largest['rows']:,} rows, {n_expectations} expectations)")
     print(f"read              {read:.2f} s (file into DuckDB, split into its columns)")
     print(f"validate          {suite:.2f} s, {largest['rows'] / suite:,.0f} rows/s (GX suite, median of 3)")
