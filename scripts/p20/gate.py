@@ -10,8 +10,6 @@ cleared before the next one starts.
 """
 
 import datetime as dt
-import html
-import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,7 +20,6 @@ import duckdb
 from p20 import paths
 from p20.errors import RejectedInput
 from p20.gx_suite import (
-    MAX_LINES_REPORTED,
     frame_table,
     frame_table_name,
     release_gx,
@@ -42,8 +39,8 @@ from p20.landing import (
 from p20.ledger import LoadRecord, append_ledger, current_loads, read_ledger
 from p20.manifest import verified_manifest
 from p20.policy import Extract, extracts
+from p20.quarantine import write_report
 from p20.textio import (
-    atomic_dir,
     file_sha256,
     register_lines,
     sql_str,
@@ -213,98 +210,6 @@ def load_file(
     return outcome
 
 
-def _quarantine(outcome: Outcome, entry: dict) -> None:
-    """Report of a rejected extract: rules, counts, line numbers. The file itself stays in the
-    outbox with the custodian: a rejected file may hold exactly what must not cross."""
-    outcome.load_id = outcome.load_id or new_load_id()
-    with atomic_dir(paths.quarantine_dir() / outcome.load_id) as tmp:
-        report = {
-            "load_id": outcome.load_id,
-            "file": outcome.file,
-            "extract": outcome.extract,
-            "school_year": outcome.school_year,
-            "file_sha256": entry.get("sha256"),
-            "failures": outcome.failures,
-            "expectations": outcome.results,
-            "message": outcome.message if not outcome.failures else "",
-        }
-        (tmp / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        lines = [f"p20 load: {outcome.file} was rejected (load {outcome.load_id})", ""]
-        if outcome.failures:
-            for f in outcome.failures:
-                where = f" lines {', '.join(map(str, f['lines']))}" if f["lines"] else ""
-                lines.append(
-                    f"- {f['rule']}: {f['unexpected_count']} of {f['element_count']} rows;{where}"
-                )
-        else:
-            lines.append(f"- {outcome.message}")
-        lines += [
-            "",
-            "Nothing of this file was landed. Fix the extract at the custodian and load again.",
-        ]
-        (tmp / "report.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
-        (tmp / "report.html").write_text(html_report(report), encoding="utf-8")
-
-
-def html_report(report: dict) -> str:
-    """A small self-contained page of a rejected file's report: the failed rules with counts
-    and line numbers, then every expectation's outcome. Built from report.json's fields only,
-    which hold rules, columns, counts and line numbers, never values."""
-    esc = html.escape
-
-    def count(value) -> str:
-        return "" if value is None else f"{value:,}"
-
-    failed = "".join(
-        f"<tr><td>{esc(f['rule'])}</td><td><code>{esc(f['column'])}</code></td>"
-        f"<td class=n>{count(f['unexpected_count'])}</td><td class=n>{count(f['element_count'])}</td>"
-        f"<td>{esc(', '.join(map(str, f['lines'])))}{' ...' if f['unexpected_count'] > len(f['lines']) and f['lines'] else ''}"
-        f"{' (could not be evaluated)' if f.get('could_not_evaluate') else ''}</td></tr>"
-        for f in report["failures"]
-    )
-    every = "".join(
-        f"<tr class={'pass' if e['success'] else 'fail'}><td class=n>{'' if e['index'] is None else e['index'] + 1}</td>"
-        f"<td>{esc(e['rule'])}</td><td><code>{esc(e['expectation'])}</code></td>"
-        f"<td><code>{esc(e['column'])}</code></td><td>{'passed' if e['success'] else 'FAILED'}</td>"
-        f"<td class=n>{count(e['unexpected_count'])}</td><td class=n>{count(e['element_count'])}</td></tr>"
-        for e in report["expectations"]
-    )
-    if report["failures"]:
-        body = (
-            "<h2>Failed rules</h2><table><tr><th>rule</th><th>column</th><th>rows failing</th>"
-            f"<th>rows checked</th><th>line numbers (first {MAX_LINES_REPORTED})</th></tr>{failed}</table>"
-        )
-    else:
-        body = f"<h2>Why</h2><p>{esc(report['message'])}</p>"
-    if every:
-        body += (
-            f"<h2>Every expectation of suite <code>{esc(str(report['extract']))}</code></h2>"
-            "<table><tr><th>#</th><th>rule</th><th>expectation</th><th>column</th><th>outcome</th>"
-            f"<th>rows failing</th><th>rows checked</th></tr>{every}</table>"
-        )
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<title>p20 load: {esc(report['file'])} rejected</title>
-<style>
-body {{ font: 15px/1.4 system-ui, sans-serif; margin: 2em auto; max-width: 70em; color: #222; }}
-table {{ border-collapse: collapse; width: 100%; margin-bottom: 1.5em; }}
-th, td {{ border: 1px solid #ccc; padding: .3em .5em; text-align: left; vertical-align: top; }}
-th {{ background: #f3f3f3; }} td.n {{ text-align: right; }}
-tr.fail td {{ background: #fdecea; }} .meta td:first-child {{ font-weight: bold; width: 12em; }}
-</style></head><body>
-<h1>{esc(report['file'])} was rejected</h1>
-<table class=meta>
-<tr><td>load</td><td><code>{esc(report['load_id'])}</code></td></tr>
-<tr><td>extract, school year</td><td>{esc(str(report['extract']))}, {esc(str(report['school_year']))}</td></tr>
-<tr><td>file SHA-256</td><td><code>{esc(str(report['file_sha256']))}</code></td></tr>
-</table>
-{body}
-<p>Nothing of this file was landed. The report names rules, columns, counts and line numbers,
-never the values in the file. Fix the extract at the custodian and load again.</p>
-</body></html>
-"""
-
-
 def load(outbox: Path, on_file: Callable[[int, int, str], None] | None = None) -> list[Outcome]:
     """Load every extract an outbox's manifest lists; schools first, then by year.
 
@@ -349,7 +254,8 @@ def load(outbox: Path, on_file: Callable[[int, int, str], None] | None = None) -
             outcome = load_file(con, outbox, entry, current, school_codes, read)
             con.sql(f"drop table if exists p20_read_{done}")  # read, but not validated
             if outcome.status == "rejected":
-                _quarantine(outcome, entry)
+                outcome.load_id = outcome.load_id or new_load_id()
+                write_report(outcome, entry.get("sha256"))
             prior = current.get((outcome.extract, outcome.school_year))
             record = LoadRecord(
                 load_id=outcome.load_id,
