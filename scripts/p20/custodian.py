@@ -31,6 +31,7 @@ from p20 import escrow, keys
 from p20.errors import RejectedInput
 from p20.inventory import inventory, raw_extracts
 from p20.manifest import MANIFEST, MANIFEST_FORMAT, is_sealed_by, read_manifest, seal_manifest
+from p20.pipeline import Ordered
 from p20.policy import Extract, linked_extracts, policy_version, project_var
 from p20.textio import DELIMITER, atomic_dir, file_sha256, register_lines, write_json_atomic
 
@@ -235,17 +236,11 @@ def pseudonymise(
     tokens = TokenCache(master)
     # A school year at a time: the files of one year share their people (see TokenCache).
     todo = sorted(files, key=lambda f: f[2])
-    with (
-        atomic_dir(outbox) as tmp,
-        ThreadPoolExecutor(max_workers=1) as reader,
-        ThreadPoolExecutor(max_workers=1) as writer,
-        ThreadPoolExecutor(max_workers=1) as flusher,
-    ):
-        # Stages side by side: the reader parses the next file, the writer renders and writes
-        # the previous one, the flusher hashes it and waits for the disk (atomic_dir's own fsync
-        # then finds the files clean): Arrow and hashlib let go of the GIL. This thread looks
-        # up tokens (the part that needs Python).
-        reading = reader.submit(read_raw, *todo[0][:2])
+    with atomic_dir(outbox) as tmp, Ordered() as pipe, ThreadPoolExecutor(max_workers=1) as flusher:
+        # Stages side by side (p20.pipeline): the reader parses the next file, the writer
+        # renders and writes the previous one, the flusher hashes it and waits for the disk
+        # (atomic_dir's own fsync then finds the files clean): Arrow and hashlib let go of the
+        # GIL. This thread looks up tokens (the part that needs Python).
         writing: dict[Path, Future] = {}
 
         def write_file(columns: list[pa.ChunkedArray], out: Path) -> Future:
@@ -255,15 +250,11 @@ def pseudonymise(
                 f.write(body)
             return flusher.submit(_hash_and_flush, body, out)
 
-        for i, (path, extract, year) in enumerate(todo):
-            table = reading.result()  # a refusal of this file is raised here, in file order
-            if i + 1 < len(todo):
-                reading = reader.submit(read_raw, *todo[i + 1][:2])
+        # a refusal of a file is raised by read_ahead, in file order
+        for (path, extract, year), table in pipe.read_ahead(todo, lambda _, f: read_raw(*f[:2])):
             out_name = f"{extract.name}_{year}.txt"
             columns = pseudonymise_columns(table, extract, year, tokens)
-            if writing:  # at most one file waits to be written: memory stays at ~3 files
-                next(reversed(writing.values())).result()
-            writing[path] = writer.submit(write_file, columns, tmp / out_name)
+            writing[path] = pipe.write(write_file, columns, tmp / out_name)
             entries[path] = {
                 "file": out_name,
                 "raw_file": path.name,

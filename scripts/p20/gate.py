@@ -7,6 +7,10 @@ landed/<extract>/school_year=<y>/load_id=<id>/ in one step. A failing extract la
 report (rules, counts, line numbers, never values) goes to quarantine/<load_id>/. Every attempt
 is a line in the ledger. One load at a time (a lock file); leftovers of a crashed load are
 cleared before the next one starts.
+
+This module is the load loop; its rooms: p20.manifest (the seal), p20.landing (lock, landing,
+crash recovery, the trusted key), p20.ledger (the ledger line), p20.gx_suite (GX and the
+suites), p20.quarantine (reports of rejected files), p20.pipeline (read ahead, write behind).
 """
 
 import datetime as dt
@@ -38,13 +42,10 @@ from p20.landing import (
 )
 from p20.ledger import LoadRecord, append_ledger, current_loads, read_ledger
 from p20.manifest import verified_manifest
+from p20.pipeline import Ordered
 from p20.policy import Extract, extracts
 from p20.quarantine import write_report
-from p20.textio import (
-    file_sha256,
-    register_lines,
-    sql_str,
-)
+from p20.textio import file_sha256, register_lines, sql_str
 
 
 @dataclass
@@ -60,23 +61,6 @@ class Outcome:
     failures: list[dict] = field(default_factory=list)
     results: list[dict] = field(default_factory=list)  # every expectation, when the suite ran
     message: str = ""
-
-
-def _land_and_record(
-    con: duckdb.DuckDBPyConnection, extract: Extract, year: int, record: LoadRecord, table: str
-) -> None:
-    """Land a validated file from its table (then drop it) and append its ledger line."""
-    cursor = con.cursor()  # a connection of this thread's own to the load's database
-    try:
-        rows_sql = f"select line_no, {', '.join(extract.outbox_columns)} from {table}"
-        land(cursor, extract, year, record, rows_sql)
-        append_ledger(record)
-        cursor.sql(f"drop table {table}")
-    finally:
-        cursor.close()
-
-
-# ---------------------------------------------------------------- the load
 
 
 def _landed_school_codes(con: duckdb.DuckDBPyConnection, year: int, current: dict) -> set[str]:
@@ -210,6 +194,72 @@ def load_file(
     return outcome
 
 
+def _land_and_record(
+    con: duckdb.DuckDBPyConnection, extract: Extract, year: int, record: LoadRecord, table: str
+) -> None:
+    """Land a validated file from its table (then drop it) and append its ledger line."""
+    cursor = con.cursor()  # a connection of this thread's own to the load's database
+    try:
+        rows_sql = f"select line_no, {', '.join(extract.outbox_columns)} from {table}"
+        land(cursor, extract, year, record, rows_sql)
+        append_ledger(record)
+        cursor.sql(f"drop table {table}")
+    finally:
+        cursor.close()
+
+
+def _record(
+    con: duckdb.DuckDBPyConnection, pipe: Ordered, manifest: dict, entry: dict, outcome: Outcome,
+    current: dict, started: str,
+) -> None:
+    """The ledger line of one attempt (and the quarantine report of a rejection), handed to the
+    pipeline's writer: a validated file is landed from its table, then its line appended."""
+    if outcome.status == "rejected":
+        outcome.load_id = outcome.load_id or new_load_id()
+        write_report(outcome, entry.get("sha256"))
+    prior = current.get((outcome.extract, outcome.school_year))
+    record = LoadRecord(
+        load_id=outcome.load_id,
+        extract=outcome.extract,
+        school_year=outcome.school_year,
+        file=outcome.file,
+        file_sha256=entry.get("sha256"),
+        rows=outcome.rows,
+        suite=outcome.extract,
+        suite_version=suite_version(outcome.extract),
+        key_fingerprint=manifest.get("key_fingerprint"),
+        policy_version=manifest.get("policy_version"),
+        failed_rules=[
+            {k: f[k] for k in ("rule", "expectation", "column", "unexpected_count")}
+            for f in outcome.failures
+        ],
+        expectations=outcome.results,
+        message=outcome.message if outcome.status != "landed" else "",
+        outcome=outcome.status,
+        supersedes=prior["load_id"] if prior and outcome.status == "landed" else None,
+        started_at=started,
+        finished_at=dt.datetime.now(dt.UTC).isoformat(),
+    )
+    extract = extracts().get(outcome.extract)
+    if outcome.status == "landed":
+        # The validated rows are kept under a name of their own while the next file is read
+        # into the frame table and validated (the writer lands one file at a time: memory stays
+        # at ~2 files).
+        landing = f"p20_landing_{extract.name}_{outcome.school_year}"
+        pipe.wait()
+        con.sql(f"alter table {frame_table_name(extract)} rename to {landing}")
+        pipe.write(_land_and_record, con, extract, outcome.school_year, record, landing)
+        current[(outcome.extract, outcome.school_year)] = {
+            "load_id": outcome.load_id,
+            "file_sha256": entry.get("sha256"),
+            "rows": outcome.rows,
+        }
+    else:
+        if extract:
+            con.sql(f"drop table if exists {frame_table_name(extract)}")
+        pipe.write(append_ledger, record)
+
+
 def load(outbox: Path, on_file: Callable[[int, int, str], None] | None = None) -> list[Outcome]:
     """Load every extract an outbox's manifest lists; schools first, then by year.
 
@@ -235,76 +285,23 @@ def load(outbox: Path, on_file: Callable[[int, int, str], None] | None = None) -
         unlisted = [p.name for p in sorted(outbox.glob("*.txt")) if p.name not in listed]
         school_codes: dict[int, set[str]] = {}
         outcomes = []
-        # Three files at a time: this thread validates one (Great Expectations, mostly Python)
-        # while the reader hashes and reads the next and the recorder lands the one before and
-        # appends every ledger line, in file order (hashlib and DuckDB let go of the GIL).
-        recorder, reader = ThreadPoolExecutor(max_workers=1), ThreadPoolExecutor(max_workers=1)
-        recording: list = []
-        if entries:
-            reading = reader.submit(read_ahead, con, outbox, entries[0], current, "p20_read_0")
-        for done, entry in enumerate(entries):
-            if on_file:
-                on_file(done, len(entries), entry.get("file", "?"))
-            started = dt.datetime.now(dt.UTC).isoformat()
-            read = reading.result()
-            if done + 1 < len(entries):
-                reading = reader.submit(
-                    read_ahead, con, outbox, entries[done + 1], current, f"p20_read_{done + 1}"
-                )
-            outcome = load_file(con, outbox, entry, current, school_codes, read)
-            con.sql(f"drop table if exists p20_read_{done}")  # read, but not validated
-            if outcome.status == "rejected":
-                outcome.load_id = outcome.load_id or new_load_id()
-                write_report(outcome, entry.get("sha256"))
-            prior = current.get((outcome.extract, outcome.school_year))
-            record = LoadRecord(
-                load_id=outcome.load_id,
-                extract=outcome.extract,
-                school_year=outcome.school_year,
-                file=outcome.file,
-                file_sha256=entry.get("sha256"),
-                rows=outcome.rows,
-                suite=outcome.extract,
-                suite_version=suite_version(outcome.extract),
-                key_fingerprint=manifest.get("key_fingerprint"),
-                policy_version=manifest.get("policy_version"),
-                failed_rules=[
-                    {k: f[k] for k in ("rule", "expectation", "column", "unexpected_count")}
-                    for f in outcome.failures
-                ],
-                expectations=outcome.results,
-                message=outcome.message if outcome.status != "landed" else "",
-                outcome=outcome.status,
-                supersedes=prior["load_id"] if prior and outcome.status == "landed" else None,
-                started_at=started,
-                finished_at=dt.datetime.now(dt.UTC).isoformat(),
-            )
-            if recording:  # one file at a time waits to be landed: memory stays at ~2 files
-                recording.pop().result()
-            extract = extracts().get(outcome.extract)
-            if outcome.status == "landed":
-                # The validated rows are kept under a name of their own while the next file is
-                # read into the frame table and validated.
-                landing = f"p20_landing_{extract.name}_{outcome.school_year}"
-                con.sql(f"alter table {frame_table_name(extract)} rename to {landing}")
-                recording.append(
-                    recorder.submit(_land_and_record, con, extract, outcome.school_year, record, landing)
-                )
-            else:
-                if extract:
-                    con.sql(f"drop table if exists {frame_table_name(extract)}")
-                recording.append(recorder.submit(append_ledger, record))
-            if outcome.status == "landed":
-                current[(outcome.extract, outcome.school_year)] = {
-                    "load_id": outcome.load_id,
-                    "file_sha256": entry.get("sha256"),
-                    "rows": outcome.rows,
-                }
-            outcomes.append(outcome)
-        for pending in recording:
-            pending.result()
-        recorder.shutdown()
-        reader.shutdown()
+
+        def read(i: int, entry: dict) -> ReadAhead:
+            return read_ahead(con, outbox, entry, current, f"p20_read_{i}")
+
+        # Three files at a time (p20.pipeline): this thread validates one (Great Expectations,
+        # mostly Python) while the reader hashes and reads the next and the writer lands the one
+        # before and appends every ledger line, in file order (hashlib and DuckDB let go of the
+        # GIL).
+        with Ordered() as pipe:
+            for done, (entry, ahead) in enumerate(pipe.read_ahead(entries, read)):
+                if on_file:
+                    on_file(done, len(entries), entry.get("file", "?"))
+                started = dt.datetime.now(dt.UTC).isoformat()
+                outcome = load_file(con, outbox, entry, current, school_codes, ahead)
+                con.sql(f"drop table if exists p20_read_{done}")  # read, but not validated
+                _record(con, pipe, manifest, entry, outcome, current, started)
+                outcomes.append(outcome)
         if on_file:
             on_file(len(entries), len(entries), "")
         for name in unlisted:
