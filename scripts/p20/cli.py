@@ -9,11 +9,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich import box
-from rich.console import Console
-from rich.table import Table
 
 from p20 import paths
+from p20.console import audit_and_report, err, out, progress_bar
 from p20.errors import P20Error, UsageError
 from p20.teardown import quiet_interpreter_shutdown
 
@@ -21,8 +19,6 @@ from p20.teardown import quiet_interpreter_shutdown
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__, pretty_exceptions_show_locals=False)
 keys_app = typer.Typer(no_args_is_help=True, help="The partnership key (custodian zone only).")
 app.add_typer(keys_app, name="keys")
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-out = Console(highlight=False, soft_wrap=True)
 
 
 atexit.register(quiet_interpreter_shutdown)  # first registered, so it runs last
@@ -218,7 +214,7 @@ def load(outbox: Annotated[Path | None, typer.Argument(help="an outbox folder")]
     from p20.gate import load as run
     from p20.inventory import missing_lines
 
-    outcomes = run(outbox or paths.outbox_dir(), on_file=_progress_bar("validating"))
+    outcomes = run(outbox or paths.outbox_dir(), on_file=progress_bar("validating"))
     counts = {s: sum(o.status == s for o in outcomes) for s in ("landed", "unchanged", "rejected")}
     for line in missing_lines(_read_manifest(outbox or paths.outbox_dir())):
         err.print(line, markup=False)
@@ -242,28 +238,6 @@ def _read_manifest(outbox: Path) -> dict:
     from p20.manifest import MANIFEST
 
     return json.loads((outbox / MANIFEST).read_text(encoding="utf-8"))
-
-
-def _progress_bar(label: str):
-    """One p20 progress bar on stderr (when it is a terminal) for a run over files:
-    returns the callback `(done, total, file)` the workflow calls."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    progress = Progress(
-        TextColumn(f"{label} {{task.fields[file]}}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=err, transient=True,
-    )
-    state: dict = {}
-
-    def on_file(done: int, total: int, file: str) -> None:
-        if "task" not in state:
-            progress.start()
-            state["task"] = progress.add_task(label, total=total, file=file)
-        progress.update(state["task"], completed=done, file=file)
-        if done >= total:
-            progress.stop()
-
-    return on_file
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -305,26 +279,8 @@ def release(
 def audit():
     """Check every load, the research zone's columns and tokens, every release against its
     agreement, and the last build; write the evidence to warehouse/audit/. Exit 1 on findings."""
-    if not _audit_and_report():
+    if not audit_and_report():
         raise typer.Exit(1)
-
-
-def _audit_and_report() -> bool:
-    """Run `p20 audit`'s checks, print their table and findings; True when there are none."""
-    from p20.audit import audit as run
-
-    checks, folder = run()
-    table = Table(title="p20 audit", box=box.SIMPLE, padding=(0, 1))
-    for name in ("check", "examined", "findings"):
-        table.add_column(name)
-    for c in checks:
-        table.add_row(c.name, ", ".join(f"{n} {what}" for what, n in c.examined.items()), str(len(c.findings)))
-    out.print(table)
-    for c in checks:
-        for f in c.findings:
-            err.print(f"finding: {c.name}: {f['rule']}: {f['where']}", markup=False)
-    out.print(f"audit: report -> {folder}", markup=False)
-    return not any(c.findings for c in checks)
 
 
 @app.command("freeze-index-cuts")
@@ -356,106 +312,7 @@ def demo(
     seed: Annotated[int, typer.Option()] = 42,
 ):
     """Synth -> keys -> pseudonymise -> load -> dbt build, a summary of the marts, then an audit."""
-    from p20 import keys
-    from p20.build import dbt
-    from p20.custodian import pseudonymise as run_pseudonymise
-    from p20.gate import load as run_load
-    from p20.synth import generate, synth_marker_matches
+    from p20.demo import demo as run
 
-    if synth_marker_matches(preset, seed, paths.custodian_dir()):
-        out.print(f"1/5 synth: {paths.raw_dir()} already holds the {preset} district, seed {seed}; kept")
-    else:
-        generate(preset, seed, range(2016, 2026), paths.custodian_dir())
-        out.print(f"1/5 synth: {preset} district, seed {seed}, 2016-2025 -> {paths.raw_dir()}")
-    if not keys.master_key_path().exists():
-        keys.init_master_key()
-    if not keys.escrow_key_path().exists():
-        keys.init_escrow_key()
-    if not keys.manifest_key_path().exists():  # one machine plays both zones in the demo
-        keys.write_secret(keys.manifest_key_path(), keys.manifest_key(keys.load_master_key()))
-    if not keys.release_key_path().exists():
-        keys.write_secret(keys.release_key_path(), keys.release_key(keys.load_master_key()))
-    from p20.link import link as run_link
-    from p20.policy import linked_extracts
-
-    manifest = run_pseudonymise(paths.raw_dir(), paths.outbox_dir())
-    linked = run_link(paths.raw_dir(), paths.outbox_dir())
-    out.print(
-        f"2/5 pseudonymise: {sum(f['extract'] not in linked_extracts() for f in manifest['files'])} extracts; link: "
-        f"{sum(len(r.files) for r in linked)} files with no district id -> {paths.outbox_dir()}"
-    )
-    outcomes = run_load(paths.outbox_dir(), on_file=_progress_bar("validating"))
-    rejected = [o for o in outcomes if o.status == "rejected"]
-    for o in rejected:
-        err.print(f"rejected: {o.message}", markup=False)
-    out.print(
-        f"3/5 load: {sum(o.status == 'landed' for o in outcomes)} landed, "
-        f"{sum(o.status == 'unchanged' for o in outcomes)} unchanged, {len(rejected)} rejected"
-    )
-    if rejected:
+    if not run(preset, seed):
         raise typer.Exit(1)
-    out.print("4/5 dbt build ...")
-    if not dbt(["build", "--quiet"]):
-        err.print("p20: dbt build failed; see the log above")
-        raise typer.Exit(1)
-    out.print("5/5 audit: every load, the research zone's columns and tokens, every release, the build")
-    if not _audit_and_report():
-        raise typer.Exit(1)
-    _print_summary()
-
-
-def _print_summary() -> None:
-    import duckdb
-
-    con = duckdb.connect(str(paths.duckdb_path()), read_only=True)
-    rows = con.execute(
-        """
-        select school_year, grade_level, count(*) as n
-        from marts.fct_student_years
-        where is_enrolled_on_census_day
-        group by all
-        """
-    ).fetchall()
-    algebra = con.execute(
-        """
-        select school_year, n_students,
-               coalesce(cast(pct_ready as varchar), pct_ready_coded),
-               coalesce(cast(pct_took_algebra1 as varchar), pct_took_algebra1_coded),
-               coalesce(cast(pct_passed_algebra1 as varchar), pct_passed_algebra1_coded)
-        from marts.agg_grade8_algebra__district_subgroup
-        where subgroup_type = 'all'
-        order by school_year
-        """
-    ).fetchall()
-    con.close()
-    grades = sorted({r[1] for r in rows}, key=lambda g: -1 if g == "KN" else int(g))
-    years = sorted({r[0] for r in rows})
-    cell = {(r[0], r[1]): r[2] for r in rows}
-    table = Table(
-        title="Students enrolled on census day, by school year and grade", box=box.SIMPLE, padding=(0, 1)
-    )
-    table.add_column("year")
-    for g in grades:
-        table.add_column(g, justify="right")
-    table.add_column("total", justify="right")
-    for y in years:
-        values = [cell.get((y, g), 0) for g in grades]
-        table.add_row(str(y), *map(str, values), str(sum(values)))
-    # a table needs its width even when stdout is not a terminal (CI logs, pipes)
-    wide = Console(highlight=False, width=max(out.width, 8 * len(grades) + 16))
-    wide.print(table)
-    study = Table(
-        title="Grade 8 and Algebra I (marts.agg_grade8_algebra__district_subgroup)", box=box.SIMPLE, padding=(0, 1)
-    )
-    for name in ("year", "grade 8", "% ready", "% took Algebra I", "% passed"):
-        study.add_column(name, justify="right")
-    for year, *values in algebra:
-        study.add_row(str(year), *("-" if v is None else str(v) for v in values))
-    wide.print(study)
-    out.print(
-        "Open the warehouse read-only in SQL:\n"
-        f"  .venv/bin/python -c \"import duckdb; duckdb.connect('{paths.duckdb_path()}', read_only=True)"
-        ".sql('select * from marts.fct_student_years limit 5').show()\"\n"
-        f"  or, with the DuckDB CLI: duckdb -readonly {paths.duckdb_path()}"
-    )
-
