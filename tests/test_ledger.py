@@ -42,6 +42,14 @@ def test_staging_yaml_documents_the_same_columns_in_order():
     assert [c["name"] for c in loads["columns"]] == list(_model_columns().values())
 
 
+def test_expectation_outcomes_are_read_under_the_keys_the_gate_writes():
+    from p20.ledger import ExpectationOutcome
+
+    sql = (STAGING / "stg_ledger__load_expectations.sql").read_text()
+    struct = re.search(r"'\[\{(.*?)\}\]'", sql, re.S).group(1)
+    assert re.findall(r'"(\w+)":', struct) == list(ExpectationOutcome.__annotations__)
+
+
 def test_a_record_round_trips_and_counts_its_own_lists():
     from p20.ledger import LoadRecord
 

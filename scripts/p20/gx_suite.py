@@ -12,6 +12,7 @@ from functools import cache
 import duckdb
 
 from p20 import paths
+from p20.ledger import ExpectationOutcome
 from p20.policy import Extract, code_set, exit_completion_pairs, project_var
 from p20.textio import DELIMITER
 
@@ -190,7 +191,7 @@ class Validation:
     """Every expectation's outcome and counts (`results`), and the failed ones with line
     numbers (`failures`). Rules, columns, counts and line numbers: never values."""
 
-    results: list[dict]
+    results: list[ExpectationOutcome]
     failures: list[dict]
 
 
@@ -234,19 +235,19 @@ def validate(con: duckdb.DuckDBPyConnection, extract: Extract, params: dict) -> 
     results = []
     for r in first.results:
         cfg, res = r.expectation_config, r.result or {}
-        entry = {
-            "index": index.get(_rule_key(cfg.type, cfg.meta)),
-            "rule": (cfg.meta or {}).get("rule", cfg.type),
-            "expectation": cfg.type,
-            "column": _columns(cfg.kwargs),
-            "success": bool(r.success),
-            "element_count": res.get("element_count"),
-            "unexpected_count": res.get("unexpected_count"),
-            "missing_count": res.get("missing_count"),
+        entry = ExpectationOutcome(
+            index=index.get(_rule_key(cfg.type, cfg.meta)),
+            rule=(cfg.meta or {}).get("rule", cfg.type),
+            expectation=cfg.type,
+            column=_columns(cfg.kwargs),
+            success=bool(r.success),
+            element_count=res.get("element_count"),
+            unexpected_count=res.get("unexpected_count"),
+            missing_count=res.get("missing_count"),
             # the observed row count of table-level rules; never a column's value
-            "observed_value": res.get("observed_value") if cfg.type.startswith("expect_table_row_count") else None,
-            "could_not_evaluate": _raised(r),
-        }
+            observed_value=res.get("observed_value") if cfg.type.startswith("expect_table_row_count") else None,
+            could_not_evaluate=_raised(r),
+        )
         results.append(entry)
     results.sort(key=lambda e: (e["index"] is None, e["index"]))
     failed_keys = {_rule_key(r.expectation_config.type, r.expectation_config.meta) for r in first.results if not r.success}

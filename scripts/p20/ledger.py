@@ -12,6 +12,7 @@ import json
 import uuid
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import TypedDict
 
 from p20 import paths
 from p20.textio import append_jsonl, read_jsonl
@@ -22,6 +23,22 @@ LOAD_RECORD = "_load.json"  # a landed directory's own copy of its ledger line
 def _staged(column: str, **kwargs):
     """A ledger field and the name of its column in stg_ledger__loads."""
     return field(metadata={"staged": column}, **kwargs)
+
+
+class ExpectationOutcome(TypedDict):
+    """One expectation's outcome in a ledger line (LoadRecord.expectations), as
+    p20.gx_suite.validate makes it: stg_ledger__load_expectations reads these keys."""
+
+    index: int | None  # 0-based position in the suite
+    rule: str
+    expectation: str  # GX expectation type
+    column: str  # column(s), comma-separated; '' for table rules
+    success: bool
+    element_count: int | None
+    unexpected_count: int | None
+    missing_count: int | None
+    observed_value: int | None  # rows, for row-count rules only
+    could_not_evaluate: bool
 
 
 @dataclass
@@ -47,7 +64,7 @@ class LoadRecord:
     # the failed rules ({rule, expectation, column, unexpected_count}) and every expectation's
     # outcome (p20.gx_suite.validate; unnested by stg_ledger__load_expectations)
     failed_rules: list[dict] = field(default_factory=list)
-    expectations: list[dict] = field(default_factory=list)
+    expectations: list[ExpectationOutcome] = field(default_factory=list)
     n_failed_rules: int = _staged("n_failed_rules", init=False)
     n_expectations: int = field(init=False)  # 0 for a re-keyed load: see rekeyed_from
     attempt_id: str = _staged("attempt_id", default_factory=lambda: uuid.uuid4().hex)
