@@ -30,6 +30,9 @@ BIG = 10**6  # bounds a count nothing published bounds (no group here has a mill
 TOL = 1e-6
 MILP_SECONDS = 2.0
 MILP_GIVE_UP = 3  # a component whose MILPs time out this often gets no more (LP bounds only)
+PRIME_SECONDS = 10.0  # per capped MILP of Component.prime: any integer solution it finds is a witness
+PRIME_ROUNDS = 8
+PRIME_MAX_BATCHES = 16
 
 # the promises (docs: "Small groups", "Rates near 0% or 100%")
 SUPPRESSED, CODED, WITHHELD, HIDDEN = "suppressed size", "coded count", "withheld count", "hidden count"
@@ -591,6 +594,62 @@ class Component:
             return True
         return False
 
+    def prime(self, wants):
+        """Witnesses for many counts at once, so few need an LP of their own: integer solutions
+        that push every count g to wants[g] = (down, up) together, by a MILP that maximises
+        sum(min(x_g, up_g)) (and one that minimises sum(max(x_g, down_g))), on a copy of the
+        model with one capped column per count. Only its incumbents matter (each is a
+        witness), so it stops at PRIME_SECONDS; rounds go on with the counts still short, in
+        smaller random batches (fewer conflicts) when a round witnesses less than a fifth."""
+        hs = self.hs
+        rng = np.random.default_rng(0)
+        batches = 1
+        for _ in range(PRIME_ROUNDS):
+            need_up = [g for g, (_, up) in wants.items() if self.wmax[self.local[g]] < up]
+            need_down = [g for g, (down, _) in wants.items() if self.wmin[self.local[g]] > down]
+            if not need_up and not need_down:
+                return
+            before = len(need_up) + len(need_down)
+            for maximise, need in ((True, need_up), (False, need_down)):
+                rng.shuffle(need)
+                for batch in np.array_split(np.array(need, dtype=np.int64), min(batches, len(need)) or 1):
+                    if len(batch):
+                        self._capped(hs, [int(g) for g in batch], wants, maximise)
+            after = (sum(self.wmax[self.local[g]] < up for g, (_, up) in wants.items())
+                     + sum(self.wmin[self.local[g]] > down for g, (down, _) in wants.items()))
+            if after > 0.8 * before:
+                if batches >= PRIME_MAX_BATCHES:
+                    return
+                batches *= 4
+
+    def _capped(self, hs, gs, wants, maximise):
+        m = hs.Highs()
+        m.setOptionValue("output_flag", False)
+        m.passModel(self.h.getLp())
+        k, n = self.k, len(gs)
+        idx = np.array([self.local[g] for g in gs], dtype=np.int32)
+        m.changeColsCost(k, np.arange(k, dtype=np.int32), np.zeros(k))
+        m.changeColsIntegrality(k, np.arange(k, dtype=np.int32), np.array([hs.HighsVarType.kInteger] * k))
+        if maximise:  # t_g <= x_g, t_g <= up_g
+            lo = self.col_lo[idx]
+            hi = np.maximum(np.array([wants[g][1] for g in gs], dtype=float), lo)
+            rlo, rhi = np.zeros(n), np.full(n, hs.kHighsInf)
+        else:  # s_g >= x_g, s_g >= down_g
+            hi = self.col_hi[idx]
+            lo = np.minimum(np.array([wants[g][0] for g in gs], dtype=float), hi)
+            rlo, rhi = np.full(n, -hs.kHighsInf), np.zeros(n)
+        m.addVars(n, lo, hi)
+        m.changeColsCost(n, np.arange(k, k + n, dtype=np.int32), np.ones(n))
+        index = np.empty(2 * n, dtype=np.int32)
+        index[0::2], index[1::2] = idx, np.arange(k, k + n, dtype=np.int32)
+        m.addRows(n, rlo, rhi, 2 * n, np.arange(0, 2 * n, 2, dtype=np.int32), index, np.tile([1.0, -1.0], n))
+        m.changeObjectiveSense(hs.ObjSense.kMaximize if maximise else hs.ObjSense.kMinimize)
+        m.setOptionValue("time_limit", PRIME_SECONDS)
+        m.setOptionValue("mip_rel_gap", 0.05)
+        m.run()
+        if m.getInfo().primal_solution_status == 2:  # a feasible integer solution
+            self._witness(np.array(m.getSolution().col_value)[:k])
+
     def _cost(self, objective):
         cost = np.zeros(self.k)
         for g, c in objective.items():
@@ -828,6 +887,13 @@ class Report:
     undecided: int = 0
 
 
+def wants(var):
+    """The counts a hidden count's promise needs witnessed: (at or below, at or above)."""
+    if var.kind in (SUPPRESSED, CODED):
+        return var.promise
+    return (0, 1)  # not pinned to 0, not exact (0 and 1 are both hidden-count values)
+
+
 def solve(system, rules, rows):
     """Judge every hidden count: the findings, per-(table, kind) totals, and solver figures."""
     multi = presolve(system, rows)
@@ -846,9 +912,7 @@ def solve(system, rules, rows):
             comp = Fixed(system.vars[members[0]])
         else:
             comp = Component(system, members, rows_of_root[i])
-            # two first solutions, with every count low and every count high: witnesses
-            comp._run({g: 1 for g in targets}, False)
-            comp._run({g: 1 for g in targets}, True)
+            comp.prime({g: wants(system.vars[g]) for g in targets})
         for g in targets:
             var = system.vars[g]
             hidden[(var.table, var.kind)] += 1
@@ -884,13 +948,17 @@ def build(con, repo: Path = REPO, rules: Rules | None = None, tables: list[str] 
     shown = []
     for t, keys, specs in SHOWN_RATES:
         if t in data:
-            halves = {pct: rounding_half(r.get(pct) for r in data[t]) for pct, _ in specs}
+            # a rate's rounding, read off its column (per measure in fct_school_measures: each
+            # is published to its own precision)
+            by = (lambda r: r["measure"]) if t == "fct_school_measures" else (lambda r: None)
+            halves = {(pct, key): rounding_half(r.get(pct) for r in data[t] if by(r) == key)
+                      for pct, _ in specs for key in {by(r) for r in data[t]}}
             only = rules.percent_measures if t == "fct_school_measures" else None
 
-            def rates(r, specs=specs, halves=halves, only=only):
+            def rates(r, specs=specs, halves=halves, only=only, by=by):
                 if only is not None and r["measure"] not in only:
                     return []
-                return [(pct, denom, halves[pct]) for pct, denom in specs]
+                return [(pct, denom, halves[(pct, by(r))]) for pct, denom in specs]
             shown.append((t, data[t], keys, rates))
     return system, rules, names, shown
 

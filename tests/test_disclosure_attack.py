@@ -112,3 +112,23 @@ def assert_attacker_finds_nothing(zones, max_seconds):
 @pytest.mark.xfail(run=False, reason="issue #12 is open: the solver-based protection cut the attacker's findings on tiny from 3,583 to 99 (2026-12-02), but the nested populations across marts are not yet relations of the solver (branch disclosure-subsets), and on the protected pattern the attack takes 430 s on tiny (one 11k-unknown component), past this suite's budget. Run it by hand: python tests/attacker.py warehouse/p20.duckdb. Remove the mark when it finds nothing within its time")
 def test_attacker_finds_nothing_on_tiny(tiny_run):
     assert_attacker_finds_nothing(tiny_run, max_seconds=20)  # about 6 s; slack for a busy machine
+
+
+MEASURES = """create schema marts; create table marts.fct_school_measures as
+select * from (values
+  (2017, '1', 'all', 'graduation', 30, 86.7, null),
+  (2017, '2', 'all', 'graduation', 30, 93.3, null),
+  (2017, '1', 'all', 'culture_climate', 30, 3.25, null),
+  (2017, '2', 'all', 'culture_climate', 30, 3.5, null)
+) as t(school_year, school_code, reporting_group, measure, n_students, measure_value, measure_value_coded)"""
+
+
+def test_a_shown_rate_is_read_to_its_own_precision():
+    """86.7% of 30 is 26 (outside the 10-point band: shown rightly); 93.3% is 28, inside the top
+    band (>= 27), so it must not be shown. A 2-decimal measure beside them does not make the
+    1-decimal rates exact to 2 decimals (the attacker read them so, and found 26 'inside')."""
+    con = duckdb.connect()
+    con.execute(MEASURES)
+    report = attack(con, tables=["fct_school_measures"])
+    inside = {dict(f.place)["school_code"] for f in report.findings if f.rule == "shown rate inside its coding band"}
+    assert inside == {"2"}, described(report.findings)
