@@ -18,7 +18,7 @@ from p20.errors import P20Error, UsageError
 from p20.teardown import quiet_interpreter_shutdown
 
 # A traceback (a bug) never shows local variables: they may hold key bytes or ids.
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__, pretty_exceptions_show_locals=False)
+app = typer.Typer(no_args_is_help=True, help=__doc__, pretty_exceptions_show_locals=False)
 keys_app = typer.Typer(no_args_is_help=True, help="The partnership key (custodian zone only).")
 app.add_typer(keys_app, name="keys")
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -26,6 +26,23 @@ out = Console(highlight=False, soft_wrap=True)
 
 
 atexit.register(quiet_interpreter_shutdown)  # first registered, so it runs last
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        out.print(f"p20 {version('p20')}", markup=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print p20's version and exit.")
+    ] = False,
+):
+    pass
 
 
 def expected_errors(fn):
