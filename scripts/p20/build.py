@@ -1,8 +1,9 @@
 """`p20 build`: run dbt on the warehouse, as `dbt build` in its own process.
 
-Plain `dbt build` from the repository root works too (profiles.yml reads P20_WAREHOUSE_DIR);
-this wrapper also keeps dbt's target/ and logs/ inside the warehouse zone they describe. A
-separate process, so that dbt-duckdb's open connection is closed when dbt is done.
+Plain `dbt build` from the repository root does the same: profiles.yml and dbt_project.yml read
+P20_WAREHOUSE_DIR, so the DuckDB file and dbt's target/ land in the one warehouse zone either
+way (this wrapper also keeps dbt's logs/ there). A separate process, so that dbt-duckdb's open
+connection is closed when dbt is done.
 """
 
 import os
@@ -25,10 +26,6 @@ def dbt(args: list[str]) -> bool:
     executable = Path(sys.executable).parent / "dbt"
     command = [str(executable) if executable.exists() else shutil.which("dbt") or "dbt", *args]
     root = str(paths.REPO_ROOT)
-    command += [
-        "--project-dir", root,
-        "--profiles-dir", root,
-        "--target-path", str(warehouse / "dbt" / "target"),
-        "--log-path", str(warehouse / "dbt" / "logs"),
-    ]
+    # target/ comes from dbt_project.yml (the same for a plain `dbt build`); the log is ours
+    command += ["--project-dir", root, "--profiles-dir", root, "--log-path", str(warehouse / "dbt" / "logs")]
     return subprocess.run(command, env=env, cwd=root).returncode == 0

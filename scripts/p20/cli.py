@@ -359,10 +359,11 @@ def freeze_index_cuts(
 
 @app.command()
 def docs():
-    """Generate dbt's documentation site (catalog and manifest) into the warehouse's dbt/target."""
+    """Generate dbt's documentation site (catalog and manifest) into the warehouse's dbt/docs,
+    beside the build's dbt/target, whose run results release and audit read."""
     from p20.build import dbt
 
-    if not dbt(["docs", "generate"]):
+    if not dbt(["docs", "generate", "--target-path", str(paths.warehouse_dir() / "dbt" / "docs")]):
         raise typer.Exit(1)
 
 
