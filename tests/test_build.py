@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
+
 from conftest import REPO, copy_zones
 
 DSA = "demo-algebra-2026"
@@ -48,3 +50,36 @@ def test_release_and_audit_tell_a_build_from_docs_generate_the_same_way(tiny_run
     assert (release.returncode, audit.returncode) == (1, 1)
     said = "the last dbt run on this warehouse was `generate`, not a build"
     assert said in release.stderr and said in audit.stdout + audit.stderr
+
+
+def test_a_snapshot_reader_keeps_its_view_while_a_green_build_replaces_it(tiny_run, tmp_path):
+    """Researchers open the published snapshot. With one of them reading it, `p20 build`
+    succeeds, the reader keeps the snapshot it opened, the next reader sees the new build; a
+    partial build publishes nothing."""
+    zones = copy_zones(tiny_run, tmp_path)
+    snapshot = zones.warehouse / "published" / "p20.duckdb"
+    count = "select count(*) from marts.fct_student_years"
+    build_id = "select invocation_id from published_build"
+    reader = duckdb.connect(str(snapshot), read_only=True)
+    try:
+        [(before,)], [(n,)] = reader.execute(build_id).fetchall(), reader.execute(count).fetchall()
+        built = zones.p20("build")
+        assert built.returncode == 0, built.stdout[-3000:] + built.stderr[-3000:]
+        assert reader.execute(build_id).fetchall() == [(before,)]
+        assert reader.execute(count).fetchall() == [(n,)]
+    finally:
+        reader.close()
+    run = json.loads((zones.warehouse / "dbt" / "target" / "run_results.json").read_text())
+    after = duckdb.connect(str(snapshot), read_only=True)
+    try:
+        assert after.execute(build_id).fetchall() == [(run["metadata"]["invocation_id"],)] != [(before,)]
+        assert after.execute(count).fetchall() == [(n,)]
+    finally:
+        after.close()
+    assert zones.p20("build", "--select", "dim_schools").returncode == 0
+    partial = duckdb.connect(str(snapshot), read_only=True)
+    try:
+        assert partial.execute(build_id).fetchall() == [(run["metadata"]["invocation_id"],)]
+    finally:
+        partial.close()
+    assert sorted(p.name for p in snapshot.parent.iterdir()) == ["p20.duckdb"]  # no temporary left

@@ -26,23 +26,24 @@ def readme_query(number: int) -> str:
     return sql
 
 
-def test_warehouse_is_written_in_the_profiles_storage_version(tiny_run):
+def test_warehouse_and_snapshot_are_written_in_the_profiles_storage_version(tiny_run):
     con = duckdb.connect()
     try:
-        con.execute(f"attach '{tiny_run.warehouse / 'p20.duckdb'}' as wh (read_only)")
-        [(tags,)] = con.execute("select tags from duckdb_databases() where database_name = 'wh'").fetchall()
+        for name, path in {"wh": "p20.duckdb", "snapshot": "published/p20.duckdb"}.items():
+            con.execute(f"attach '{tiny_run.warehouse / path}' as {name} (read_only)")
+        tags = dict(con.execute("select database_name, tags from duckdb_databases() where not internal").fetchall())
     finally:
         con.close()
-    assert tags["storage_version"] == f"{paths.duckdb_storage_version()}+"
+    assert tags["wh"]["storage_version"] == tags["snapshot"]["storage_version"] == f"{paths.duckdb_storage_version()}+"
 
 
-def test_duckdb_cli_from_pypi_opens_the_warehouse_and_runs_a_readme_query(tiny_run):
+def test_duckdb_cli_from_pypi_opens_the_researchers_snapshot_and_runs_a_readme_query(tiny_run):
     cli = duckdb_cli()
     version = subprocess.run([cli, "--version"], capture_output=True, text=True, check=True).stdout
     assert version.startswith("v1."), version  # a client older than the pinned duckdb 2.0.0
     sql = readme_query(2)
     proc = subprocess.run(
-        [cli, "-readonly", "-csv", str(tiny_run.warehouse / "p20.duckdb"), "-c", sql],
+        [cli, "-readonly", "-csv", str(tiny_run.warehouse / "published" / "p20.duckdb"), "-c", sql],
         capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, f"DuckDB CLI {version.split()[0]}: {proc.stderr.strip()}"

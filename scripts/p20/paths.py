@@ -55,7 +55,14 @@ def ledger_path() -> Path:
 
 
 def duckdb_path() -> Path:
+    """The file dbt builds (and release and audit read); researchers open the published one."""
     return warehouse_dir() / "p20.duckdb"
+
+
+def published_duckdb_path() -> Path:
+    """The snapshot of the last green full build that researchers open (p20.publish). Named as
+    the build file is, so its catalog is `p20` too and the copied views resolve."""
+    return warehouse_dir() / "published" / "p20.duckdb"
 
 
 @cache
