@@ -4,6 +4,7 @@ the warehouse zone, where `p20 release` and `p20 audit` read them; both tell a b
 
 import datetime as dt
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -83,3 +84,18 @@ def test_a_snapshot_reader_keeps_its_view_while_a_green_build_replaces_it(tiny_r
     finally:
         partial.close()
     assert sorted(p.name for p in snapshot.parent.iterdir()) == ["p20.duckdb"]  # no temporary left
+
+
+def test_a_session_on_the_build_file_stops_p20_build_with_one_clear_line(zones):
+    zones.warehouse.mkdir(parents=True)
+    duckdb.connect(str(zones.warehouse / "p20.duckdb")).close()
+    holder = duckdb.connect(str(zones.warehouse / "p20.duckdb"), read_only=True)
+    try:
+        proc = zones.p20("build")
+    finally:
+        holder.close()
+    assert proc.returncode == 1
+    [line] = proc.stderr.splitlines()
+    assert line.startswith(f"p20: {zones.warehouse / 'p20.duckdb'}: open in another process (")
+    assert f"PID {os.getpid()}" in line and "published/p20.duckdb" in line
+    assert proc.stdout == ""  # dbt never started

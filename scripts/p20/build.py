@@ -7,17 +7,41 @@ connection is closed when dbt is done.
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
+
 from p20 import paths
+from p20.errors import RejectedInput
+
+
+def refuse_if_locked() -> None:
+    """One clear line, before dbt starts, when another process holds the warehouse file (dbt
+    would fail on it in a few hundred lines). Researchers read the published snapshot, which a
+    build never writes in place."""
+    path = paths.duckdb_path()
+    if not path.exists():
+        return  # dbt creates it (profiles.yml); nothing here may create it otherwise
+    try:
+        duckdb.connect(str(path), config=paths.duckdb_config()).close()
+    except duckdb.IOException as exc:
+        held = re.search(r"Conflicting lock is held in (.*?) \(PID (\d+)\)", str(exc))
+        if not held:
+            raise
+        raise RejectedInput(
+            f"{path}: open in another process ({Path(held[1]).name}, PID {held[2]}), so dbt cannot "
+            f"write it; close that session (researchers open {paths.published_duckdb_path()})"
+        ) from None
 
 
 def dbt(args: list[str]) -> bool:
     warehouse = paths.warehouse_dir()
     warehouse.mkdir(parents=True, exist_ok=True)
+    refuse_if_locked()
     env = {
         **os.environ,
         "P20_WAREHOUSE_DIR": str(warehouse),

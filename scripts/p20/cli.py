@@ -284,6 +284,7 @@ def _progress_bar(label: str):
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@expected_errors
 def build(ctx: typer.Context):
     """Run `dbt build` (extra arguments pass through to dbt) on the warehouse."""
     from p20.build import dbt
@@ -358,6 +359,7 @@ def freeze_index_cuts(
 
 
 @app.command()
+@expected_errors
 def docs():
     """Generate dbt's documentation site (catalog and manifest) into the warehouse's dbt/docs,
     beside the build's dbt/target, whose run results release and audit read."""
