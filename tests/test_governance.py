@@ -84,7 +84,7 @@ def test_docs_generate_and_every_built_column_is_documented(tiny_run, tmp_path):
 
     zones = copy_zones(tiny_run, tmp_path / "docs")
     zones.p20("docs", check=True)
-    target = zones.warehouse / "dbt" / "target"
+    target = zones.warehouse / "dbt" / "docs"
     catalog = json.loads((target / "catalog.json").read_text())
     manifest = json.loads((target / "manifest.json").read_text())
     public = [m for m in _models(manifest) if m.get("access") == "public"]

@@ -317,6 +317,9 @@ def check_build() -> Check:
         check.find("no dbt build recorded for this warehouse", str(results_path))
         return check
     check.examined = {"dbt nodes": len(run["results"])}
+    if problem := release.not_a_build(run):
+        check.find(problem, str(results_path))
+        return check
     statuses = {r["unique_id"]: r["status"] for r in run["results"]}
     for node in release.failed_nodes(run):
         check.find(f"dbt node {statuses[node]}", node)

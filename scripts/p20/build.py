@@ -1,22 +1,47 @@
 """`p20 build`: run dbt on the warehouse, as `dbt build` in its own process.
 
-Plain `dbt build` from the repository root works too (profiles.yml reads P20_WAREHOUSE_DIR);
-this wrapper also keeps dbt's target/ and logs/ inside the warehouse zone they describe. A
-separate process, so that dbt-duckdb's open connection is closed when dbt is done.
+Plain `dbt build` from the repository root does the same: profiles.yml and dbt_project.yml read
+P20_WAREHOUSE_DIR, so the DuckDB file and dbt's target/ land in the one warehouse zone either
+way (this wrapper also keeps dbt's logs/ there). A separate process, so that dbt-duckdb's open
+connection is closed when dbt is done.
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
+
 from p20 import paths
+from p20.errors import RejectedInput
+
+
+def refuse_if_locked() -> None:
+    """One clear line, before dbt starts, when another process holds the warehouse file (dbt
+    would fail on it in a few hundred lines). Researchers read the published snapshot, which a
+    build never writes in place."""
+    path = paths.duckdb_path()
+    if not path.exists():
+        return  # dbt creates it (profiles.yml); nothing here may create it otherwise
+    try:
+        duckdb.connect(str(path), config=paths.duckdb_config()).close()
+    except duckdb.IOException as exc:
+        held = re.search(r"Conflicting lock is held in (.*?) \(PID (\d+)\)", str(exc))
+        if not held:
+            raise
+        raise RejectedInput(
+            f"{path}: open in another process ({Path(held[1]).name}, PID {held[2]}), so dbt cannot "
+            f"write it; close that session (researchers open {paths.published_duckdb_path()})"
+        ) from None
 
 
 def dbt(args: list[str]) -> bool:
     warehouse = paths.warehouse_dir()
     warehouse.mkdir(parents=True, exist_ok=True)
+    refuse_if_locked()
     env = {
         **os.environ,
         "P20_WAREHOUSE_DIR": str(warehouse),
@@ -25,10 +50,6 @@ def dbt(args: list[str]) -> bool:
     executable = Path(sys.executable).parent / "dbt"
     command = [str(executable) if executable.exists() else shutil.which("dbt") or "dbt", *args]
     root = str(paths.REPO_ROOT)
-    command += [
-        "--project-dir", root,
-        "--profiles-dir", root,
-        "--target-path", str(warehouse / "dbt" / "target"),
-        "--log-path", str(warehouse / "dbt" / "logs"),
-    ]
+    # target/ comes from dbt_project.yml (the same for a plain `dbt build`); the log is ours
+    command += ["--project-dir", root, "--profiles-dir", root, "--log-path", str(warehouse / "dbt" / "logs")]
     return subprocess.run(command, env=env, cwd=root).returncode == 0

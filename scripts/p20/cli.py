@@ -16,12 +16,29 @@ from p20.errors import P20Error, UsageError
 from p20.teardown import quiet_interpreter_shutdown
 
 # A traceback (a bug) never shows local variables: they may hold key bytes or ids.
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__, pretty_exceptions_show_locals=False)
+app = typer.Typer(no_args_is_help=True, help=__doc__, pretty_exceptions_show_locals=False)
 keys_app = typer.Typer(no_args_is_help=True, help="The partnership key (custodian zone only).")
 app.add_typer(keys_app, name="keys")
 
 
 atexit.register(quiet_interpreter_shutdown)  # first registered, so it runs last
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        out.print(f"p20 {version('p20')}", markup=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print p20's version and exit.")
+    ] = False,
+):
+    pass
 
 
 def expected_errors(fn):
@@ -241,6 +258,7 @@ def _read_manifest(outbox: Path) -> dict:
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@expected_errors
 def build(ctx: typer.Context):
     """Run `dbt build` (extra arguments pass through to dbt) on the warehouse."""
     from p20.build import dbt
@@ -297,11 +315,13 @@ def freeze_index_cuts(
 
 
 @app.command()
+@expected_errors
 def docs():
-    """Generate dbt's documentation site (catalog and manifest) into the warehouse's dbt/target."""
+    """Generate dbt's documentation site (catalog and manifest) into the warehouse's dbt/docs,
+    beside the build's dbt/target, whose run results release and audit read."""
     from p20.build import dbt
 
-    if not dbt(["docs", "generate"]):
+    if not dbt(["docs", "generate", "--target-path", str(paths.warehouse_dir() / "dbt" / "docs")]):
         raise typer.Exit(1)
 
 

@@ -107,9 +107,9 @@ def print_summary() -> None:
         study.add_row(str(year), *("-" if v is None else str(v) for v in values))
     wide.print(study)
     out.print(
-        "Open the warehouse read-only in SQL:\n"
-        f"  .venv/bin/python -c \"import duckdb; duckdb.connect('{paths.duckdb_path()}', read_only=True)"
+        "Open the warehouse read-only in SQL (the published snapshot of this build):\n"
+        f"  .venv/bin/python -c \"import duckdb; duckdb.connect('{paths.published_duckdb_path()}', read_only=True)"
         ".sql('select * from marts.fct_student_years limit 5').show()\"\n"
-        f"  or, with the DuckDB CLI: duckdb -readonly {paths.duckdb_path()}"
+        f"  or, with the DuckDB CLI: duckdb -readonly {paths.published_duckdb_path()}"
     )
 

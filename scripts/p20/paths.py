@@ -1,7 +1,10 @@
 """Where the two zones live. Every command reads them from here, so the env vars always apply."""
 
 import os
+from functools import cache
 from pathlib import Path
+
+import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SEEDS_DIR = REPO_ROOT / "seeds"
@@ -52,4 +55,26 @@ def ledger_path() -> Path:
 
 
 def duckdb_path() -> Path:
+    """The file dbt builds (and release and audit read); researchers open the published one."""
     return warehouse_dir() / "p20.duckdb"
+
+
+def published_duckdb_path() -> Path:
+    """The snapshot of the last green full build that researchers open (p20.publish). Named as
+    the build file is, so its catalog is `p20` too and the copied views resolve."""
+    return warehouse_dir() / "published" / "p20.duckdb"
+
+
+@cache
+def duckdb_storage_version() -> str:
+    """The DuckDB storage version every warehouse file is created in, so that DuckDB clients
+    older than the pinned duckdb open it. Its one place is the dbt profile (profiles.yml), which
+    a plain `dbt build` reads too."""
+    with open(REPO_ROOT / "profiles.yml", encoding="utf-8") as f:
+        profile = yaml.safe_load(f)
+    return profile["p20"]["outputs"]["duckdb"]["config_options"]["storage_compatibility_version"]
+
+
+def duckdb_config() -> dict[str, str]:
+    """`duckdb.connect(..., config=)` for a process that may create a warehouse file."""
+    return {"storage_compatibility_version": duckdb_storage_version()}

@@ -110,7 +110,8 @@ def release_ledger_path() -> Path:
 
 
 def dbt_target_dir() -> Path:
-    """Where `p20 build` keeps dbt's manifest and run results (see p20.build)."""
+    """Where every dbt run on this warehouse leaves its manifest and run results, however it is
+    started (`dbt build` or `p20 build`): dbt_project.yml's target-path."""
     return paths.warehouse_dir() / "dbt" / "target"
 
 
@@ -149,6 +150,16 @@ def last_dbt_run() -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
+def not_a_build(run: dict) -> str | None:
+    """Why the last dbt run is no evidence of the marts (`dbt docs generate`, `dbt compile` ...
+    replace the build's run results), or None for a build. Release and audit both ask this."""
+    which = run["args"].get("which")
+    if which == "build":
+        return None
+    return (f"{dbt_target_dir() / 'run_results.json'}: the last dbt run on this warehouse was "
+            f"`{which}`, not a build; run `p20 build` (or `dbt build`)")
+
+
 def failed_nodes(run: dict) -> list[str]:
     return sorted(r["unique_id"] for r in run["results"] if r["status"] not in GREEN_STATUSES)
 
@@ -167,8 +178,8 @@ def check_build(models: list[str], ledger: list[dict]) -> dict:
     run = last_dbt_run()
     if run is None:
         raise UsageError(f"{results_path}: no dbt build of this warehouse; run `p20 build` first")
-    if run["args"].get("which") != "build":
-        raise RejectedInput(f"{results_path}: the last dbt run was `{run['args'].get('which')}`, not a build; run `p20 build`")
+    if problem := not_a_build(run):
+        raise RejectedInput(problem)
     failed = failed_nodes(run)
     if failed:
         raise RejectedInput(

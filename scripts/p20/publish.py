@@ -1,0 +1,46 @@
+"""The published snapshot researchers open: `$P20_WAREHOUSE_DIR/published/p20.duckdb`
+(p20.paths.published_duckdb_path).
+
+dbt builds `p20.duckdb` and holds it open for writing; a researcher's read-only session on that
+file would stop the build (DuckDB locks the file). So researchers read a copy instead: after a
+green full `dbt build` (or `p20 build`), the on-run-end hook `publish_snapshot`
+(macros/publish.sql) copies the warehouse into a new file and this module renames it over the
+published one in one step. A reader that has the old snapshot open keeps its file (and its
+view) until it closes; the next reader opens the new one; no reader ever locks what the build
+writes.
+
+This module is a dbt-duckdb plugin (profiles.yml, `plugins:`): it gives the build's DuckDB
+connection the two file operations SQL has not got, as functions the hook calls.
+"""
+
+import os
+from pathlib import Path
+
+from dbt.adapters.duckdb.plugins import BasePlugin
+
+from p20 import paths
+
+
+def prepare(invocation_id: str) -> str:
+    """A fresh temporary file beside the published snapshot for this build's copy."""
+    final = paths.published_duckdb_path()
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f".{final.name}.{invocation_id}.tmp")
+    for stale in (tmp, tmp.with_name(tmp.name + ".wal")):
+        stale.unlink(missing_ok=True)
+    return str(tmp)
+
+
+def replace(tmp: str) -> str:
+    """Rename the finished copy over the published snapshot, atomically; return its path."""
+    if Path(tmp + ".wal").exists():  # the hook checkpoints the copy first: a WAL means not whole
+        raise RuntimeError(f"{tmp}: the copy was not checkpointed; the snapshot is left as it was")
+    final = paths.published_duckdb_path()
+    os.replace(tmp, final)
+    return str(final)
+
+
+class Plugin(BasePlugin):
+    def configure_connection(self, conn) -> None:
+        conn.create_function("p20_snapshot_prepare", prepare, ["VARCHAR"], "VARCHAR", side_effects=True)
+        conn.create_function("p20_snapshot_replace", replace, ["VARCHAR"], "VARCHAR", side_effects=True)
