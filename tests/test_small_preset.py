@@ -102,7 +102,7 @@ def test_link_precision_and_recall_on_the_small_preset(small_run):
         assert q["precision"] >= floor["precision"] and q["recall"] >= floor["recall"], (extract, q)
 
 
-@pytest.mark.xfail(run=False, reason="issue #12 is open: the solver-based protection cut the attacker's findings on tiny from 3,583 to 99 (2026-12-02), but the nested populations across marts are not yet relations of the solver (branch disclosure-subsets), and on the protected pattern the attack takes 430 s on tiny (one 11k-unknown component), past this suite's budget. Run it by hand: python tests/attacker.py warehouse/p20.duckdb. Remove the mark when it finds nothing within its time")
+@pytest.mark.xfail(run=False, reason="issue #12 is open: on main the attacker finds 76 on tiny (99 on the 2026-12-02 pattern, 23 of them an attacker bug since fixed: rates read to the wrong precision); the nested populations across marts as relations of the solver (branch disclosure: 10 on tiny) make protection too slow to land (small 1,432 s), and the attack takes 133-163 s on tiny (MILP time limits make it slower on a loaded machine), past this suite's budget. Run it by hand: python tests/attacker.py warehouse/p20.duckdb. Remove the mark when it finds nothing within its time")
 def test_attacker_finds_nothing_on_small(small_run):
     """Issue #12 on make demo's warehouse: no hidden or coded count of the published
     aggregates can be solved for or narrowed, from all of them together."""
