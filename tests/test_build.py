@@ -59,6 +59,7 @@ def test_a_snapshot_reader_keeps_its_view_while_a_green_build_replaces_it(tiny_r
     partial build publishes nothing."""
     zones = copy_zones(tiny_run, tmp_path)
     snapshot = zones.warehouse / "published" / "p20.duckdb"
+    (snapshot.parent / ".p20.duckdb.killed-build.tmp").write_bytes(b"half a copy")
     count = "select count(*) from marts.fct_student_years"
     build_id = "select invocation_id from published_build"
     reader = duckdb.connect(str(snapshot), read_only=True)

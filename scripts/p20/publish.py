@@ -22,13 +22,13 @@ from p20 import paths
 
 
 def prepare(invocation_id: str) -> str:
-    """A fresh temporary file beside the published snapshot for this build's copy."""
+    """A fresh temporary file beside the published snapshot for this build's copy. Copies a
+    killed build left are removed: only one build runs at a time (it holds the build file)."""
     final = paths.published_duckdb_path()
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f".{final.name}.{invocation_id}.tmp")
-    for stale in (tmp, tmp.with_name(tmp.name + ".wal")):
+    for stale in final.parent.glob(f".{final.name}.*.tmp*"):
         stale.unlink(missing_ok=True)
-    return str(tmp)
+    return str(final.with_name(f".{final.name}.{invocation_id}.tmp"))
 
 
 def replace(tmp: str) -> str:
