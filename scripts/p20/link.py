@@ -62,7 +62,7 @@ PREDICT_FLOOR = 0.001  # candidates below this are not kept (their probability i
 
 
 def load_sources() -> dict[str, Source]:
-    """The linked sources' configurations (linkage/sources/*.yml; docs/linkage-sources.md)."""
+    """The linked sources' configurations (scripts/p20/linked_sources/*.yml; docs/linkage-sources.md)."""
     return _load_sources()
 
 

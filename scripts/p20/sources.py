@@ -1,4 +1,4 @@
-"""Linked sources as configuration: one YAML file per source (linkage/sources/<name>.yml, or
+"""Linked sources as configuration: one YAML file per source (scripts/p20/linked_sources/<name>.yml, or
 the folder named by P20_LINK_SOURCES_DIR), read by `p20 link` and by the raw inventory.
 
 A file names the outbox extract its rows become (its column policy in
@@ -19,7 +19,7 @@ import yaml
 from p20.errors import UsageError
 from p20.paths import REPO_ROOT
 
-DEFAULT_DIR = REPO_ROOT / "linkage" / "sources"
+DEFAULT_DIR = REPO_ROOT / "scripts" / "p20" / "linked_sources"
 IDENTITY_FIELDS = (
     "first_name", "middle_name", "last_name", "birth_date", "gender",
     "address", "city", "postcode", "high_school_code", "grad_date",
