@@ -11,14 +11,15 @@ import pytest
 from conftest import copy_zones, mart, tree_snapshot
 from p20 import keys
 from p20.link import (
-    SOURCES,
     SourceResult,
     district_identities,
     header_name,
     link_source,
+    load_sources,
     quality,
     source_files,
 )
+from p20.sources import DEFAULT_DIR
 
 # Floors measured against the planted truth (README: tiny seed 7 and small seed 42 at the
 # threshold var p20:link_match_threshold), a little below what was measured.
@@ -34,7 +35,7 @@ def measure(custodian) -> dict:
     con = duckdb.connect()
     district_identities(con, custodian / "raw", json.loads((custodian / "outbox" / "manifest.json").read_text()))
     results = []
-    for name, source in SOURCES.items():
+    for name, source in load_sources().items():
         with _quiet():
             _, matches = link_source(con, source, source_files(custodian / "raw", source), threshold())
         results.append(SourceResult(name, matches=matches))
@@ -69,7 +70,7 @@ def _source_identities(custodian) -> tuple[set[str], list[list[str]]]:
 def test_outbox_files_carry_no_name_or_birth_date_and_unmatched_rows_no_token(tiny_run):
     outbox = tiny_run.custodian / "outbox"
     manifest = json.loads((outbox / "manifest.json").read_text())
-    linked = [f for f in manifest["files"] if f["extract"] in SOURCES]
+    linked = [f for f in manifest["files"] if f["extract"] in load_sources()]
     assert len(linked) == 12 and manifest["link"]["match_threshold"] > 0
     words, births = _source_identities(tiny_run.custodian)
     birth_by_file = dict(births)
@@ -182,3 +183,86 @@ def test_pathways_mart_agrees_with_the_planted_truth(tiny_run):
     assert (known["enrolled_in_college_within_a_year"].astype(bool) == expected).mean() >= 0.97
     enrolled = known[known["first_college_level"].notna()]
     assert (enrolled["first_college_level"] == enrolled["true_first_college_level"]).mean() >= 0.97
+
+
+ROSTER_CONFIG = """
+extract: preschool_enrollments
+folder: county
+file_pattern: '^roster-(\\d{4})\\.tsv$'
+delimiter: "\\t"
+encoding: latin-1
+one_student_per_year: true
+identity:
+  first_name: given_name
+  last_name: family_name
+  birth_date: dob
+  gender: sex
+  address: street
+  postcode: zip
+date_formats:
+  birth_date: [FORMATS]
+data:
+  site_code: site
+  program_type: program
+  school_year: year
+  child_gender: sex
+  enrollment_date: start
+  exit_date: end
+  days_enrolled: days_enrolled
+  days_attended: days_present
+drop: [guardian_name]
+"""
+ROSTER_HEADER = "Family Name\tGiven Name\tDOB\tSex\tStreet\tZIP\tGuardian Name\tSite\tProgram\tYear\tStart\tEnd\tDays Enrolled\tDays Present"
+
+
+def _as_roster(zones, formats: str, monkeypatch) -> None:
+    """Rewrite the preschool files as another county would send them (other column names and
+    order, tab-separated Latin-1, ISO birth dates, a postcode and a guardian column) and
+    replace the preschool configuration by one for that layout: no code changes."""
+    raw = zones.custodian / "raw"
+    (raw / "county").mkdir()
+    for path in sorted((raw / "preschool").glob("*.csv")):
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+        lines = [ROSTER_HEADER]
+        for r in rows:
+            b = r["child_birth_date"]
+            iso = f"{b[:4]}-{b[4:6]}-{b[6:]}" if b else ""
+            lines.append("\t".join([
+                r["child_last_name"], r["child_first_name"], iso, r["child_gender"], r["home_address"],
+                "90012", "", r["site_code"], r["program_type"], r["school_year"],
+                r["enrollment_date"], r["exit_date"], r["days_enrolled"], r["days_attended"],
+            ]))
+        year = path.stem.split("_")[1]
+        (raw / "county" / f"roster-{year}.tsv").write_bytes(("\r\n".join(lines) + "\r\n").encode("latin-1"))
+        path.unlink()
+    (raw / "preschool").rmdir()
+    config = zones.custodian.parent / "sources"
+    config.mkdir()
+    (config / "nsc.yml").write_text((DEFAULT_DIR / "nsc.yml").read_text())
+    (config / "county.yml").write_text(ROSTER_CONFIG.replace("FORMATS", formats))
+    monkeypatch.setenv("P20_LINK_SOURCES_DIR", str(config))
+
+
+def test_a_roster_with_another_layout_is_linked_by_adding_its_configuration_only(tiny_run, tmp_path, monkeypatch):
+    zones = copy_zones(tiny_run, tmp_path / "z")
+    outbox = zones.custodian / "outbox"
+    before = {p.name: p.read_bytes() for p in outbox.glob("preschool_enrollments_*.txt")}
+    assert before
+    _as_roster(zones, "'%d/%m/%Y', '%Y-%m-%d'", monkeypatch)
+    zones.p20("link", check=True)
+    after = {p.name: p.read_bytes() for p in outbox.glob("preschool_enrollments_*.txt")}
+    assert after == before  # the same rows, matches and tokens as from the generator's layout
+
+
+def test_unreadable_dates_are_counted_by_column_and_refuse_the_file(tiny_run, tmp_path, monkeypatch):
+    zones = copy_zones(tiny_run, tmp_path / "z")
+    outbox = zones.custodian / "outbox"
+    _as_roster(zones, "'%Y%m%d'", monkeypatch)  # the ISO dates are not in the configured format
+    before = tree_snapshot(outbox)
+    proc = zones.p20("link")
+    assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert "rule 'dates in the configured formats'" in proc.stderr
+    assert re.search(r"dob: \d+ values", proc.stderr) and "county.yml" in proc.stderr
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", proc.stdout + proc.stderr)  # no value shown
+    assert tree_snapshot(outbox) == before

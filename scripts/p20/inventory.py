@@ -19,11 +19,14 @@ from p20.policy import Extract, extract_by_raw_code
 RAW_NAME = re.compile(r"^(?P<code>[A-Z]{4})_(?P<year>\d{4})\.txt$")
 TARGET = re.compile(r"^(?P<code>[A-Z]{4})_(?P<year>\d{4})$")  # the right side of --map
 SYNTH_MARKER = "_synth.json"  # written by `p20 synth` into raw/: not an extract
-# Linked sources (no district id): extract -> (folder under raw/, file name with its year).
-LINKED_SOURCES = {
-    "preschool_enrollments": ("preschool", re.compile(r"^preschool_(\d{4})\.csv$")),
-    "college_enrollments": ("nsc", re.compile(r"^nsc_detail_(\d{4})\.csv$")),
-}
+
+
+def linked_sources() -> dict[str, tuple[str, re.Pattern]]:
+    """Linked sources (no district id), from their configurations (p20.sources):
+    extract -> (folder under raw/, file name with its year)."""
+    from p20.sources import load_sources
+
+    return {name: (s.folder, s.pattern) for name, s in load_sources().items()}
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ def raw_extracts(raw_dir: Path, mapping: dict[str, tuple[str, int]] | None = Non
     if absent:
         raise UsageError(f"--map {absent[0]}: no such file in {raw_dir}")
     known = extract_by_raw_code()
-    folders = {folder for folder, _ in LINKED_SOURCES.values()}
+    folders = {folder for folder, _ in linked_sources().values()}
     found, unknown = [], []
     for path in sorted(raw_dir.iterdir()):
         if path.name in mapping:
@@ -102,7 +105,7 @@ def raw_extracts(raw_dir: Path, mapping: dict[str, tuple[str, int]] | None = Non
 def linked_source_files(raw_dir: Path, extract: str) -> list[tuple[Path, int]]:
     """A linked source's files with their years ([] when its folder is absent), or a refusal
     naming every file of the folder that is not named as the source's files are."""
-    folder_name, pattern = LINKED_SOURCES[extract]
+    folder_name, pattern = linked_sources()[extract]
     folder = raw_dir / folder_name
     if not folder.is_dir():
         return []
@@ -156,8 +159,9 @@ def missing_lines(manifest: dict) -> list[str]:
     """One short line per missing extract-year of a manifest's inventory (for the commands)."""
     inv = manifest.get("inventory") or {}
     since = f" ({inv['compared_with']})" if inv.get("compared_with") else ""
+    linked = set(linked_sources())
     return [
         f"missing: {m['extract']} {m['school_year']}: in the previous outbox{since}, not in this one"
-        + ("; run `p20 link` to make it again" if m["extract"] in LINKED_SOURCES else "")
+        + ("; run `p20 link` to make it again" if m["extract"] in linked else "")
         for m in inv.get("missing", [])
     ]

@@ -6,7 +6,8 @@ enrolments), matched to the district's students on identity fields, in the custo
    all years, and the last high school of its SENR rows.
 2. A source's identities: the distinct identity fields of its rows (per program year for the
    preschool file, so one child may match in two years), normalised the same way (upper case,
-   accents and punctuation removed; a birth date that is not a CCYYMMDD date is missing).
+   accents and punctuation removed; dates read in the formats its configuration lists, see
+   p20.sources and docs/linkage-sources.md).
 3. Splink (Fellegi-Sunter, DuckDB backend) compares them within blocking rules (same birth date;
    same first and last name; same high school or address and first or last name) on first name,
    last name, birth date and, by source, gender and address or high school. u is estimated
@@ -47,9 +48,11 @@ import pyarrow.csv as pcsv
 from p20 import keys, paths
 from p20.custodian import TokenCache, pseudonymise_columns, render_lines
 from p20.errors import P20Error, RejectedInput, UsageError
-from p20.inventory import LINKED_SOURCES, linked_source_files, relisted
+from p20.inventory import linked_source_files, relisted
 from p20.manifest import MANIFEST, seal_manifest
 from p20.policy import LINK_ID_COLUMN, Extract, linked_extracts, project_var
+from p20.sources import Source
+from p20.sources import load_sources as _load_sources
 from p20.textio import file_sha256, sql_str, write_json_atomic
 
 MATCH_PROBABILITY_COLUMN = "match_probability"
@@ -58,35 +61,9 @@ U_MAX_PAIRS = 2e6
 PREDICT_FLOOR = 0.001  # candidates below this are not kept (their probability is reported blank)
 
 
-@dataclass(frozen=True)
-class Source:
-    """Where a linked extract's raw files are and which of their columns identify a person."""
-
-    extract: str
-    folder: str
-    pattern: re.Pattern
-    first_name: str
-    last_name: str
-    birth_date: str
-    gender: str | None = None
-    address: str | None = None
-    high_school_code: str | None = None
-    grad_date: str | None = None  # high-school graduation date (compared by year)
-    group_by_year: bool = False  # one student per (program) year, not per file
-
-
-SOURCES = {
-    "preschool_enrollments": Source(
-        "preschool_enrollments", *LINKED_SOURCES["preschool_enrollments"],
-        first_name="child_first_name", last_name="child_last_name", birth_date="child_birth_date",
-        gender="child_gender", address="home_address", group_by_year=True,
-    ),
-    "college_enrollments": Source(
-        "college_enrollments", *LINKED_SOURCES["college_enrollments"],
-        first_name="first_name", last_name="last_name", birth_date="requester_return_field",
-        high_school_code="high_school_code", grad_date="high_school_grad_date",
-    ),
-}
+def load_sources() -> dict[str, Source]:
+    """The linked sources' configurations (scripts/p20/linked_sources/*.yml; docs/linkage-sources.md)."""
+    return _load_sources()
 
 
 class LinkFailed(P20Error):
@@ -117,19 +94,44 @@ def header_name(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", text.strip().lower()).strip("_")
 
 
-def read_source_file(path: Path, extract: Extract) -> pa.Table:
-    """A source file's rows as text columns named by the policy, in policy order. A column the
-    policy does not know, or one it lists that is missing, refuses the file (one line, no values)."""
-    data = path.read_bytes().removeprefix(b"\xef\xbb\xbf")
+ID_PREFIX = "_identity__"  # a column of the read table carrying an identity field (never crosses)
+
+
+def _check_config(source: Source, extract: Extract) -> None:
+    """The configuration fits the extract's policy: data columns are policy columns, and every
+    policy column that crosses is given (a dropped one the source lacks is read as blank)."""
+    policy = {c.raw_column: c for c in extract.columns if c.raw_column not in (LINK_ID_COLUMN, MATCH_PROBABILITY_COLUMN)}
+    unknown = sorted(set(source.data) - set(policy))
+    lacking = [c for c, col in policy.items() if col.action != "drop" and c not in source.data]
+    if unknown or lacking:
+        what = "; ".join(p for p in (
+            f"data names columns the {extract.name} policy does not know: {', '.join(unknown)}" if unknown else "",
+            f"data must give the crossing columns {', '.join(lacking)}" if lacking else "",
+        ) if p)
+        raise UsageError(f"{source.config}: linked-source configuration: {what} (docs/linkage-sources.md)")
+
+
+def read_source_file(path: Path, extract: Extract, source: Source) -> pa.Table:
+    """A source file's rows as text columns: the policy's columns, in policy order (a dropped
+    one the source lacks is blank), then one column per identity field (ID_PREFIX + field).
+    A column the configuration does not name, or one it names that is missing, refuses the
+    file (one line, no values)."""
+    _check_config(source, extract)
+    data = path.read_bytes()
+    if source.encoding.lower().replace("-", "") in ("utf8", "utf8sig"):
+        data = data.removeprefix(b"\xef\xbb\xbf")
     try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise RejectedInput(f"{path.name}: rule 'UTF-8 text' failed; re-export the file as UTF-8") from None
+        data = data.decode(source.encoding).encode("utf-8")
+    except (UnicodeDecodeError, LookupError):
+        raise RejectedInput(
+            f"{path.name}: rule 'text encoding {source.encoding}' failed; re-export the file or fix "
+            f"'encoding' in {source.config}"
+        ) from None
     first_line = data.split(b"\n", 1)[0].decode().rstrip("\r")
-    names = [header_name(h) for h in next(iter(_csv_rows(first_line)), [])]
-    expected = [c.raw_column for c in extract.columns if c.raw_column not in (LINK_ID_COLUMN, MATCH_PROBABILITY_COLUMN)]
+    names = [header_name(h) for h in next(iter(_csv_rows(first_line, source.delimiter)), [])]
+    expected = source.columns
     unknown = [n for n in names if n not in expected]
-    missing = [n for n in expected if n not in names]
+    missing = sorted(n for n in expected if n not in names)
     if unknown or missing or len(set(names)) != len(names):
         what = "; ".join(
             part for part in (
@@ -139,13 +141,15 @@ def read_source_file(path: Path, extract: Extract) -> pa.Table:
             ) if part
         )
         raise RejectedInput(
-            f"{path.name}: rule 'column policy' failed ({what}); the {extract.name} policy in "
-            "seeds/extract_columns.csv must list every column with its action before anything crosses"
+            f"{path.name}: rule 'column policy' failed ({what}); the source configuration "
+            f"{source.config.name} (identity, data, drop) and the {extract.name} policy in "
+            "seeds/extract_columns.csv must account for every column before anything crosses"
         )
     try:
         table = pcsv.read_csv(
             pa.py_buffer(data),
             read_options=pcsv.ReadOptions(column_names=names, skip_rows=1),
+            parse_options=pcsv.ParseOptions(delimiter=source.delimiter),
             convert_options=pcsv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
             ),
@@ -156,13 +160,23 @@ def read_source_file(path: Path, extract: Extract) -> pa.Table:
         raise RejectedInput(
             f"{path.name}: rule 'CSV layout' failed{where}: a row has more or fewer fields than the header"
         ) from None
-    return table.select(expected)
+    blank = pa.array([""] * table.num_rows, pa.string())
+    cols, out_names = [], []
+    for c in extract.columns:
+        if c.raw_column in (LINK_ID_COLUMN, MATCH_PROBABILITY_COLUMN):
+            continue
+        cols.append(table.column(source.data[c.raw_column]) if c.raw_column in source.data else blank)
+        out_names.append(c.raw_column)
+    for f, column in source.identity.items():
+        cols.append(table.column(column))
+        out_names.append(ID_PREFIX + f)
+    return pa.table(cols, names=out_names)
 
 
-def _csv_rows(text: str):
+def _csv_rows(text: str, delimiter: str = ","):
     import csv
 
-    return csv.reader([text])
+    return csv.reader([text], delimiter=delimiter)
 
 
 def source_files(raw_dir: Path, source: Source) -> list[tuple[Path, int]]:
@@ -184,6 +198,18 @@ def _address(col: str) -> str:
 def _year(col: str) -> str:
     """The year of a CCYYMMDD date (null when it is not one)."""
     return f"substr({_birth_date(col)}, 1, 4)"
+
+
+def _date(col: str, formats: tuple[str, ...]) -> str:
+    """A date in the first of the formats that reads it, as CCYYMMDD (null when none does). A
+    format of digits only (%Y%m%d) must read the whole value back (20110618, not 2011618)."""
+    parts = []
+    for fmt in formats:
+        parsed = f"try_strptime(trim({col}), {sql_str(fmt)})"
+        if not re.sub(r"%[A-Za-z]", "", fmt):
+            parsed = f"case when strftime({parsed}, {sql_str(fmt)}) = trim({col}) then {parsed} end"
+        parts.append(f"strftime({parsed}, '%Y%m%d')")
+    return f"coalesce({', '.join(parts)})" if len(parts) > 1 else parts[0]
 
 
 def _birth_date(col: str) -> str:
@@ -321,13 +347,13 @@ def _comparisons(source: Source) -> list:
         ],
     )
     comparisons = [first_name(), last_name(), birth_date]
-    if source.gender:
+    if source.has("gender"):
         comparisons.append(cl.ExactMatch("gender"))
-    if source.address:
+    if source.has("address"):
         comparisons.append(cl.ExactMatch("address"))
-    if source.high_school_code:
+    if source.has("high_school_code"):
         comparisons.append(cl.ExactMatch("high_school_code"))
-    if source.grad_date:
+    if source.has("grad_date"):
         comparisons.append(cl.ExactMatch("grad_year"))
     return comparisons
 
@@ -336,9 +362,9 @@ def _blocking(source: Source) -> list:
     from splink import block_on
 
     rules = [block_on("birth_date"), block_on("first_name", "last_name")]
-    if source.address:
+    if source.has("address"):
         rules.append(block_on("address", "last_name"))
-    if source.high_school_code:
+    if source.has("high_school_code"):
         rules += [block_on("high_school_code", "first_name"), block_on("high_school_code", "last_name")]
     return rules
 
@@ -370,8 +396,8 @@ def _score(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
     cols = ["first_name", "last_name", "birth_date"] + [
-        c for c in ("gender", "address", "high_school_code") if getattr(source, c)
-    ] + (["grad_year"] if source.grad_date else [])
+        c for c in ("gender", "address", "high_school_code") if source.has(c)
+    ] + (["grad_year"] if source.has("grad_date") else [])
     con.sql(f"create or replace table splink_left as select identity_id as unique_id, {', '.join(cols)} from source_ids")
     con.sql(f"create or replace table splink_right as select ssid_n as unique_id, {', '.join(cols)} from district")
     db_api = DuckDBAPI(connection=con)
@@ -439,26 +465,50 @@ def _decide(con: duckdb.DuckDBPyConnection, cutoff: float, one_row_per_student: 
     )
 
 
+def _refuse_unreadable_dates(con, path: Path, source: Source, dates: dict[str, str]) -> None:
+    """A non-blank date that none of its formats reads refuses the file: counted by column,
+    never shown (registered table `source_file`)."""
+    counts = con.execute(
+        "select " + ", ".join(
+            f'count(*) filter (where trim("{ID_PREFIX}{f}") <> \'\' and {expr} is null)' for f, expr in dates.items()
+        ) + " from source_file"
+    ).fetchall()[0]
+    bad = [(source.identity[f], n) for f, n in zip(dates, counts, strict=True) if n]
+    if bad:
+        con.unregister("source_file")
+        what = ", ".join(f"{col}: {n} values" for col, n in bad)
+        raise RejectedInput(
+            f"{path.name}: rule 'dates in the configured formats' failed ({what} no format of "
+            f"date_formats reads); fix the file or the formats in {source.config.name}"
+        )
+
+
 def link_source(
     con: duckdb.DuckDBPyConnection, source: Source, files: list[tuple[Path, int]], cutoff: float
 ) -> tuple[list[tuple[Path, int, pa.Table]], pa.Table]:
     """Match every row of a source's files; returns per file its rows with matched_ssid and
     match_probability added, and (custodian-only) per row the file, line and SSID matched."""
     extract = linked_extracts()[source.extract]
-    tables = [(path, year, read_source_file(path, extract)) for path, year in files]
+    tables = [(path, year, read_source_file(path, extract, source)) for path, year in files]
     parts = []
-    for i, (_path, year, table) in enumerate(tables):
+
+    def ident(f: str) -> str:
+        return f'"{ID_PREFIX}{f}"'
+
+    for i, (path, year, table) in enumerate(tables):
         con.register("source_file", table)
+        dates = {f: _date(ident(f), source.date_formats[f]) for f in source.date_formats}
+        _refuse_unreadable_dates(con, path, source, dates)
         con.sql(
             f"""
             create or replace temp table source_rows_{i} as
             select {i} as file_no, row_number() over () as line, {year if source.group_by_year else 0} as group_key,
-                   {_name(source.first_name)} as first_name, {_name(source.last_name)} as last_name,
-                   {_birth_date(source.birth_date)} as birth_date,
-                   {_code(source.gender) if source.gender else 'null'} as gender,
-                   {_address(source.address) if source.address else 'null'} as address,
-                   {_code(source.high_school_code) if source.high_school_code else 'null'} as high_school_code,
-                   {_year(source.grad_date) if source.grad_date else 'null'} as grad_year
+                   {_name(ident('first_name'))} as first_name, {_name(ident('last_name'))} as last_name,
+                   {dates['birth_date']} as birth_date,
+                   {_code(ident('gender')) if source.has('gender') else 'null'} as gender,
+                   {_address(ident('address')) if source.has('address') else 'null'} as address,
+                   {_code(ident('high_school_code')) if source.has('high_school_code') else 'null'} as high_school_code,
+                   {f"substr({dates['grad_date']}, 1, 4)" if source.has('grad_date') else 'null'} as grad_year
             from source_file
             """
         )
@@ -532,12 +582,19 @@ def link(raw_dir: Path, outbox: Path, extracts_wanted: list[str] | None = None) 
             f"{manifest_path}: made with another key ({manifest.get('key_fingerprint')}, this key is "
             f"{fingerprint}); run `p20 pseudonymise` again before `p20 link`"
         )
-    wanted = extracts_wanted or list(SOURCES)
-    unknown = [w for w in wanted if w not in SOURCES]
+    sources = load_sources()
+    unlisted = [s.config.name for s in sources.values() if s.extract not in linked_extracts()]
+    if unlisted:
+        raise UsageError(
+            f"{unlisted[0]}: its extract has no linked column policy in seeds/extract_columns.csv "
+            "(matched_ssid and match_probability rows); add one before it can cross"
+        )
+    wanted = extracts_wanted or list(sources)
+    unknown = [w for w in wanted if w not in sources]
     if unknown:
-        raise UsageError(f"unknown linked extract {unknown[0]!r}; choose from {', '.join(SOURCES)}")
+        raise UsageError(f"unknown linked extract {unknown[0]!r}; choose from {', '.join(sources)}")
     cutoff = threshold()
-    inputs = {name: source_files(raw_dir, SOURCES[name]) for name in wanted}  # refusals first
+    inputs = {name: source_files(raw_dir, sources[name]) for name in wanted}  # refusals first
     con = duckdb.connect()
     con.sql("set enable_progress_bar = false")
     district_identities(con, raw_dir, manifest)
@@ -545,7 +602,7 @@ def link(raw_dir: Path, outbox: Path, extracts_wanted: list[str] | None = None) 
     results, staged = [], []  # staged: (temporary path, final path)
     try:
         for name in wanted:
-            source = SOURCES[name]
+            source = sources[name]
             files = inputs[name]
             result = SourceResult(name)
             results.append(result)
