@@ -622,14 +622,21 @@ class Component:
                     return
                 batches *= 4
 
-    def _capped(self, hs, gs, wants, maximise):
+    def _integer_copy(self):
+        """The component's model as a MILP with no objective, on its own HiGHS instance (the
+        LP keeps its basis)."""
+        hs, k = self.hs, self.k
         m = hs.Highs()
         m.setOptionValue("output_flag", False)
         m.passModel(self.h.getLp())
-        k, n = self.k, len(gs)
-        idx = np.array([self.local[g] for g in gs], dtype=np.int32)
         m.changeColsCost(k, np.arange(k, dtype=np.int32), np.zeros(k))
         m.changeColsIntegrality(k, np.arange(k, dtype=np.int32), np.array([hs.HighsVarType.kInteger] * k))
+        return m
+
+    def _capped(self, hs, gs, wants, maximise):
+        m = self._integer_copy()
+        k, n = self.k, len(gs)
+        idx = np.array([self.local[g] for g in gs], dtype=np.int32)
         if maximise:  # t_g <= x_g, t_g <= up_g
             lo = self.col_lo[idx]
             hi = np.maximum(np.array([wants[g][1] for g in gs], dtype=float), lo)
@@ -687,12 +694,7 @@ class Component:
             self.undecided += 1
             return None
         if self.milp is None:
-            self.milp = hs.Highs()
-            self.milp.setOptionValue("output_flag", False)
-            self.milp.passModel(self.h.getLp())
-            self.milp.changeColsCost(self.k, np.arange(self.k, dtype=np.int32), np.zeros(self.k))
-            self.milp.changeColsIntegrality(self.k, np.arange(self.k, dtype=np.int32),
-                                            np.array([hs.HighsVarType.kInteger] * self.k))
+            self.milp = self._integer_copy()
             self.milp.setOptionValue("time_limit", MILP_SECONDS)
         m = self.milp
         index = np.array([self.local[g] for g in objective], dtype=np.int32)
