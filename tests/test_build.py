@@ -100,3 +100,43 @@ def test_a_session_on_the_build_file_stops_p20_build_with_one_clear_line(zones):
     assert line.startswith(f"p20: {zones.warehouse / 'p20.duckdb'}: open in another process (")
     assert f"PID {os.getpid()}" in line and "published/p20.duckdb" in line
     assert proc.stdout == ""  # dbt never started
+
+
+def test_the_published_snapshot_holds_the_marts_and_rule_tables_only(tiny_run):
+    """A researcher who opens the snapshot finds the tables of the published schemas (marts and
+    seeds) and `published_build`, nothing else: no staging view (it reads landed files live),
+    no intermediate table (int_disclosure__cells and the int_*__counts grids hold the true
+    counts of every group the protected marts suppress), and no trace of them in the file's
+    bytes. Every published table is there, with the build's rows."""
+    import yaml
+
+    published = yaml.safe_load((REPO / "dbt_project.yml").read_text())["vars"]["p20:published_schemas"]
+    snapshot = tiny_run.warehouse / "published" / "p20.duckdb"
+    listing = "select schema_name, table_name, 'table' from duckdb_tables() where not internal union all " \
+              "select schema_name, view_name, 'view' from duckdb_views() where not internal"
+    con = duckdb.connect(str(snapshot), read_only=True)
+    try:
+        inside = con.execute(listing).fetchall()
+        inside_rows = {(s, t): con.execute(f'select count(*) from "{s}"."{t}"').fetchone()[0] for s, t, _ in inside}
+    finally:
+        con.close()
+    extra = sorted(f"{s}.{t} ({kind})" for s, t, kind in inside
+                   if kind == "view" or (s not in published and (s, t) != ("main", "published_build")))
+    assert not extra, f"the snapshot holds what researchers must not open: {extra}"
+
+    build = duckdb.connect(str(tiny_run.warehouse / "p20.duckdb"), read_only=True)
+    try:
+        wanted = build.execute(f"select schema_name, table_name from duckdb_tables() where schema_name in "
+                               f"({', '.join(repr(s) for s in published)})").fetchall()
+        wanted_rows = {(s, t): build.execute(f'select count(*) from "{s}"."{t}"').fetchone()[0] for s, t in wanted}
+        hidden_names = [t for (t,) in build.execute(
+            "select table_name from duckdb_tables() where schema_name = 'intermediate' union all "
+            "select view_name from duckdb_views() where schema_name in ('staging', 'intermediate')").fetchall()]
+    finally:
+        build.close()
+    assert {"marts", "seeds"} <= {s for s, _ in wanted} and len(wanted) > 40
+    assert {k: v for k, v in inside_rows.items() if k in wanted_rows} == wanted_rows
+    assert "int_disclosure__cells" in hidden_names
+    raw = snapshot.read_bytes()
+    traces = [name for name in hidden_names if name.encode() in raw]
+    assert not traces, f"the snapshot's bytes name unpublished relations: {traces[:5]}"
