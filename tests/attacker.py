@@ -82,6 +82,20 @@ def load_rules(repo: Path = REPO) -> Rules:
     return Rules(int(project["p20:min_group_size"]), bands, el, pct)
 
 
+# Why the whole-warehouse attacks are not run in `make test` yet (tests/test_disclosure_attack.py,
+# tests/test_small_preset.py): the figures of the last measurement, for whoever removes the mark.
+OPEN_ISSUE = (
+    "issue #12 is open: on main 1cf711d (2026-12-02) the attacker finds 144 on tiny_run (seed 7): "
+    "93 suppressed sizes narrowed in fct_school_measures, 25 in the algebra marts, 10 coded counts "
+    "narrowed, 16 hidden counts exact or pinned to 0; the solver does not yet know the nested "
+    "populations across marts (a measure's students within the enrolled, a group within all, "
+    "school tested within district tested) that the attacker uses. The attack took 392 s on tiny "
+    "on a loaded machine (MILP time limits are wall-clock), past this suite's budget. Run it by "
+    "hand: python tests/attacker.py warehouse/published/p20.duckdb. Remove the mark when it finds "
+    "nothing within its time"
+)
+
+
 def protected_aggregates(repo: Path = REPO) -> list[str]:
     """The marts whose YAML declares config.meta.disclosure: protected_aggregate."""
     names = []

@@ -4,7 +4,7 @@ give a hidden count away (issue #12). Messages name cells by their public keys, 
 
 import duckdb
 import pytest
-from attacker import SUPPRESSED, Rules, System, attack, attack_system, summary
+from attacker import OPEN_ISSUE, SUPPRESSED, Rules, System, attack, attack_system, summary
 
 RULES = Rules()
 
@@ -109,7 +109,7 @@ def assert_attacker_finds_nothing(zones, max_seconds):
     assert report.seconds < max_seconds, summary(report)
 
 
-@pytest.mark.xfail(run=False, reason="issue #12 is open: on main the attacker finds 76 on tiny (99 on the 2026-12-02 pattern, 23 of them an attacker bug since fixed: rates read to the wrong precision); the nested populations across marts as relations of the solver (branch disclosure: 10 on tiny) make protection too slow to land (small 1,432 s), and the attack takes 133-163 s on tiny (MILP time limits make it slower on a loaded machine), past this suite's budget. Run it by hand: python tests/attacker.py warehouse/p20.duckdb. Remove the mark when it finds nothing within its time")
+@pytest.mark.xfail(run=False, reason=OPEN_ISSUE)
 def test_attacker_finds_nothing_on_tiny(tiny_run):
     assert_attacker_finds_nothing(tiny_run, max_seconds=20)  # about 6 s; slack for a busy machine
 

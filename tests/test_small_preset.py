@@ -17,6 +17,7 @@ import re
 
 import numpy as np
 import pytest
+from attacker import OPEN_ISSUE
 from test_algebra import assert_algebra_counts_match_raw
 from test_core_marts import assert_graduation_matches_raw
 from test_disclosure_attack import assert_attacker_finds_nothing
@@ -102,7 +103,7 @@ def test_link_precision_and_recall_on_the_small_preset(small_run):
         assert q["precision"] >= floor["precision"] and q["recall"] >= floor["recall"], (extract, q)
 
 
-@pytest.mark.xfail(run=False, reason="issue #12 is open: on main the attacker finds 76 on tiny (99 on the 2026-12-02 pattern, 23 of them an attacker bug since fixed: rates read to the wrong precision); the nested populations across marts as relations of the solver (branch disclosure: 10 on tiny) make protection too slow to land (small 1,432 s), and the attack takes 133-163 s on tiny (MILP time limits make it slower on a loaded machine), past this suite's budget. Run it by hand: python tests/attacker.py warehouse/p20.duckdb. Remove the mark when it finds nothing within its time")
+@pytest.mark.xfail(run=False, reason=OPEN_ISSUE)
 def test_attacker_finds_nothing_on_small(small_run):
     """Issue #12 on make demo's warehouse: no hidden or coded count of the published
     aggregates can be solved for or narrowed, from all of them together."""
