@@ -107,3 +107,34 @@ def test_every_mart_declares_its_disclosure_class(manifest):
         assert m["config"]["meta"].get("disclosure") in DISCLOSURE_CLASSES, m["name"]
     protected = {m["name"] for m in marts if m["config"]["meta"]["disclosure"] == "protected_aggregate"}
     assert {"fct_school_measures", "agg_grade8_algebra__school_subgroup"} <= protected
+
+
+def test_no_published_double_carries_more_digits_than_its_documented_precision(tiny_run, manifest):
+    """Every double a protected aggregate publishes declares its precision (column
+    `meta.precision`, decimals) and carries no more: 2.7600000000000002 is float noise, not an
+    index score, and a rate shown to more digits than it means tells an outsider more."""
+    import duckdb
+
+    marts = {m["name"]: m for m in _models(manifest)
+             if m["fqn"][1] == "marts" and m["config"]["meta"].get("disclosure") == "protected_aggregate"}
+    con = duckdb.connect(str(tiny_run.warehouse / "published" / "p20.duckdb"), read_only=True)
+    try:
+        doubles = con.execute("select table_name, column_name from duckdb_columns() where schema_name = 'marts' "
+                              "and data_type in ('DOUBLE', 'FLOAT') order by all").fetchall()
+        undeclared, noisy = [], []
+        for table, column in doubles:
+            if table not in marts:
+                continue
+            precision = (marts[table]["columns"].get(column, {}).get("meta") or {}).get("precision")
+            if not isinstance(precision, int):
+                undeclared.append(f"{table}.{column}")
+                continue
+            [(n,)] = con.execute(f'select count(*) from marts."{table}" where abs("{column}" - '
+                                 f'round("{column}", {precision})) > 1e-9').fetchall()
+            if n:
+                noisy.append(f"{table}.{column}: {n} values past {precision} decimals")
+    finally:
+        con.close()
+    assert {t for t, _ in doubles} & set(marts), "no protected aggregate publishes a double"
+    assert not undeclared, f"doubles without meta.precision: {undeclared}"
+    assert not noisy, noisy

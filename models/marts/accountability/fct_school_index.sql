@@ -157,17 +157,19 @@ pairs as (
     where low.is_lowest_performing
 ),
 
+-- published to the precision each column's YAML declares (meta.precision); the ranks, the
+-- lowest 5% and the pairs above are computed from the unrounded values
 final as (
     select
         scored.school_year,
         scored.school_code,
         scored.reporting_group,
         scored.lowest_race_ethnicity,
-        scored.academic_level,
-        scored.non_academic_level,
+        round(scored.academic_level, 2) as academic_level,
+        round(scored.non_academic_level, 2) as non_academic_level,
         scored.n_measures,
-        scored.index_score,
-        flagged.index_percentile,
+        round(scored.index_score, 2) as index_score,
+        round(flagged.index_percentile, 4) as index_percentile,
         flagged.is_lowest_performing,
         pairs.paired_school_code
     from scored

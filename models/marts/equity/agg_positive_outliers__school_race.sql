@@ -82,7 +82,7 @@ final as (
         end as mean_distance_from_standard,
         round(ranked.predicted_distance_from_standard, 1) as predicted_distance_from_standard,
         round(ranked.residual, 1) as residual,
-        ranked.residual_percentile,
+        round(ranked.residual_percentile, 4) as residual_percentile,
         coalesce(ranked.residual_percentile >= {{ var('p20:positive_outlier_min_percentile') }}, false)
             as is_positive_outlier,
         round(teachers.share_teachers_on_permits, 3) as share_teachers_on_permits,
