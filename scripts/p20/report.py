@@ -214,11 +214,11 @@ def loads(con) -> dict:
                  alt.Tooltip("rows:Q", title="rows of the current load"), "outcome_current:N"],
     ).properties(width=360, height=alt.Step(14), title="Current load of each extract and year")
     timeline = base.mark_bar().encode(
-        x=alt.X("yearmonthdatehours(started_at):T", title="load started (hour)"),
+        x=alt.X("yearmonthdate(started_at):O", title="day a load started (days with loads only)"),
         y=alt.Y("count():Q", title="load attempts"),
         color=alt.Color("outcome:N", scale=alt.Scale(domain=["landed", "rejected"], range=["#4c78a8", "#d62728"])),
-        tooltip=[alt.Tooltip("yearmonthdatehours(started_at):T", title="hour"), "outcome:N", "count():Q"],
-    ).properties(width=300, height=200, title="Load attempts over time")
+        tooltip=[alt.Tooltip("yearmonthdate(started_at):O", title="day"), "outcome:N", "count():Q"],
+    ).properties(height=200, title="Load attempts over time")
     return with_data(alt.hconcat(grid, timeline), mart, values)
 
 
