@@ -61,3 +61,5 @@ def test_second_demo_changes_nothing(tiny_run, tmp_path):
     assert mart(zones, "select count(*) as n from marts.fct_student_years")["n"][0] == before
     assert "Students enrolled on census day" in proc.stdout
     assert "5/5 audit" in proc.stdout and "audit: report" in proc.stdout  # exit 0: no findings
+    # it ends by naming the charts it wrote (p20 report)
+    assert proc.stdout.rstrip().endswith(str(zones.warehouse / "report" / "index.html"))

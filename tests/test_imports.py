@@ -14,6 +14,7 @@ PACKAGE = REPO / "scripts" / "p20"
 RESEARCH_ZONE = {
     "p20.gate", "p20.landing", "p20.ledger", "p20.manifest", "p20.gx_suite", "p20.quarantine",
     "p20.pipeline", "p20.release", "p20.anonymity", "p20.audit", "p20.build", "p20.disclosure",
+    "p20.report",
 }
 CUSTODIAN_ZONE = {"p20.custodian", "p20.link", "p20.escrow"}
 

@@ -327,6 +327,16 @@ def docs():
 
 @app.command()
 @expected_errors
+def report():
+    """Write the charts of the published snapshot (protected aggregates for researchers; loads,
+    validations and releases for auditors) as one HTML page that works offline."""
+    from p20.report import report as run
+
+    out.print(f"report: {run()}", markup=False)
+
+
+@app.command()
+@expected_errors
 def demo(
     preset: Annotated[str, typer.Option(help="tiny | small")] = "small",
     seed: Annotated[int, typer.Option()] = 42,

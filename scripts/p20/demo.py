@@ -1,5 +1,6 @@
 """`p20 demo` (what `make demo` runs): synth -> keys -> pseudonymise and link -> load -> dbt
-build -> audit on one machine playing both zones, then a summary of the marts."""
+build -> audit on one machine playing both zones, then a summary of the marts and the path of
+`p20 report`'s charts."""
 
 import duckdb
 from rich import box
@@ -13,6 +14,7 @@ from p20.custodian import pseudonymise as run_pseudonymise
 from p20.gate import load as run_load
 from p20.link import link as run_link
 from p20.policy import linked_extracts
+from p20.report import report
 from p20.synth import generate, synth_marker_matches
 
 
@@ -55,6 +57,7 @@ def demo(preset: str, seed: int) -> bool:
     if not audit_and_report():
         return False
     print_summary()
+    out.print(f"Charts of this build, for researchers and auditors (works offline): {report()}", markup=False)
     return True
 
 

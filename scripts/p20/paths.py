@@ -65,6 +65,11 @@ def published_duckdb_path() -> Path:
     return warehouse_dir() / "published" / "p20.duckdb"
 
 
+def report_dir() -> Path:
+    """Where `p20 report` writes its page (index.html), replaced whole each time."""
+    return warehouse_dir() / "report"
+
+
 @cache
 def duckdb_storage_version() -> str:
     """The DuckDB storage version every warehouse file is created in, so that DuckDB clients
