@@ -100,6 +100,120 @@ within_all_counts as (
     select 'n_counted' as count_name
 ),
 
+-- the school's full-academic-year tested students (fct_school_measures' ELA and math
+-- proficiency) are among the district's tested ones (the achievement gaps), group by group and
+-- quantity by quantity: the group's tested (n), those who met the standard (met) and those who
+-- did not (not_met); and so are the rest of all students (all minus the group). A district group
+-- of gaps maps to a reporting group of the measures (English learners: the ELAS codes the seed
+-- marks as such)
+school_tested as (
+    select
+        school_year,
+        case when measure = 'ela_proficiency' then 'ELA' else 'MATH' end as subject,
+        reporting_group,
+        {{ disclosure_cell_key(measures_key) }} as cell_key
+    from measures
+    where measure in ('ela_proficiency', 'math_proficiency')
+),
+
+district_tested as (
+    select
+        gaps.school_year,
+        gaps.subject,
+        case
+            when gaps.subgroup_type = 'all' then 'all'
+            when gaps.subgroup_type = 'race_ethnicity' then 'race_ethnicity:' || gaps.subgroup_value
+            when gaps.subgroup_type = 'swd' and gaps.subgroup_value = 'Y' then 'students_with_disabilities'
+            when gaps.subgroup_type = 'sed' and gaps.subgroup_value = 'Y' then 'socioeconomically_disadvantaged'
+            when gaps.subgroup_type = 'el_status' and elas_codes.is_english_learner then 'english_learners'
+        end as reporting_group,
+        {{ disclosure_cell_key(gaps_key) }} as cell_key
+    from gaps
+    left join {{ ref('elas_codes') }} as elas_codes
+        on gaps.subgroup_type = 'el_status'
+        and gaps.subgroup_value = elas_codes.elas_code
+),
+
+tested_groups as (
+    select distinct
+        school_year,
+        subject,
+        reporting_group
+    from district_tested
+    where reporting_group is not null
+),
+
+-- a quantity as counts: the group's size (n_students), those who met (the measure's n_counted,
+-- the gap's n_met), or the size minus those who met
+tested_quantities as (
+    select
+        'n' as quantity,
+        'n_students' as school_count,
+        'n_students' as district_count,
+        1 as coefficient
+    union all
+    select 'met', 'n_counted', 'n_met', 1
+    union all
+    select 'not_met', 'n_students', 'n_students', 1
+    union all
+    select 'not_met', 'n_counted', 'n_met', -1
+),
+
+-- which side of a relation a member is on: `within` says the group's count of the schools is
+-- at most the district's; `rest` says the same of all students minus the group
+tested_sides as (
+    select
+        'within' as side,
+        true as is_group,
+        1 as sign
+    union all
+    select 'rest', false, 1
+    union all
+    select 'rest', true, -1
+),
+
+tested_members as (
+    select
+        tested_groups.school_year,
+        tested_groups.subject,
+        tested_groups.reporting_group as relation_group,
+        tested_sides.side,
+        tested_quantities.quantity,
+        'fct_school_measures' as mart,
+        school_tested.cell_key,
+        tested_quantities.school_count as count_name,
+        tested_sides.sign * tested_quantities.coefficient as coefficient
+    from tested_groups
+    inner join tested_sides
+        on tested_sides.side = 'within' or tested_groups.reporting_group <> 'all'
+    inner join school_tested
+        on tested_groups.school_year = school_tested.school_year
+        and tested_groups.subject = school_tested.subject
+        and school_tested.reporting_group
+        = case when tested_sides.is_group then tested_groups.reporting_group else 'all' end
+    cross join tested_quantities
+    union all
+    select
+        tested_groups.school_year,
+        tested_groups.subject,
+        tested_groups.reporting_group as relation_group,
+        tested_sides.side,
+        tested_quantities.quantity,
+        'agg_achievement_gaps__district_subgroup' as mart,
+        district_tested.cell_key,
+        tested_quantities.district_count as count_name,
+        -tested_sides.sign * tested_quantities.coefficient as coefficient
+    from tested_groups
+    inner join tested_sides
+        on tested_sides.side = 'within' or tested_groups.reporting_group <> 'all'
+    inner join district_tested
+        on tested_groups.school_year = district_tested.school_year
+        and tested_groups.subject = district_tested.subject
+        and district_tested.reporting_group
+        = case when tested_sides.is_group then tested_groups.reporting_group else 'all' end
+    cross join tested_quantities
+),
+
 sums as (
     {{ disclosure_sum_members('algebra_row', none, 'algebra_types', algebra_key,
         ['school_year', 'unit_code', 'line_type'], algebra_counts,
@@ -176,7 +290,7 @@ nested as (
 ),
 
 -- across tables: the district's tested students include every school's full-academic-year
--- ones; the outliers' pooled test scores are the yearly ELA and math proficiency counts added
+-- ones (tested_members above); the outliers' pooled test scores are the yearly ELA and math proficiency counts added
 -- up ('pooled': not an LP row; protect.py hides a pooled cell whenever one of its yearly cells
 -- is hidden, so the sum tells nothing of them). Left out, because they cannot narrow a small
 -- group: one group size within another where both are suppressed under the same minimum
@@ -213,33 +327,16 @@ across as (
     ) as yearly
     union all
     select
-        'tested_in_district|' || {{ disclosure_cell_key(gaps_key) }} as relation_id,
-        'agg_achievement_gaps__district_subgroup' as mart,
-        {{ disclosure_cell_key(gaps_key) }} as cell_key,
-        'n_students' as count_name,
-        -1 as coefficient,
+        'tested_in_district|' || quantity || '|' || side || '|' || school_year || '|' || subject || '|'
+        || relation_group as relation_id,
+        mart,
+        cell_key,
+        count_name,
+        sum(coefficient) as coefficient,
         '<=' as declared_sense
-    from gaps
-    where subgroup_type in ('all', 'race_ethnicity')
-    union all
-    select
-        'tested_in_district|' || {{ disclosure_cell_key(['school_year', 'subject', 'subgroup_type',
-            'subgroup_value']) }} as relation_id,
-        'fct_school_measures' as mart,
-        {{ disclosure_cell_key(measures_key) }} as cell_key,
-        'n_students' as count_name,
-        1 as coefficient,
-        '<=' as declared_sense
-    from (
-        select
-            *,
-            case when measure = 'ela_proficiency' then 'ELA' else 'MATH' end as subject,
-            case when reporting_group = 'all' then 'all' else 'race_ethnicity' end as subgroup_type,
-            case when reporting_group = 'all' then 'all' else substr(reporting_group, 16) end as subgroup_value
-        from measures
-        where measure in ('ela_proficiency', 'math_proficiency')
-            and (reporting_group = 'all' or reporting_group like 'race_ethnicity:%')
-    ) as yearly
+    from tested_members
+    group by all
+    having sum(coefficient) <> 0
 ),
 
 members as (
