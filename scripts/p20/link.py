@@ -188,8 +188,16 @@ def _name(col: str) -> str:
     return f"nullif(trim(regexp_replace({cleaned}, '\\s+', ' ', 'g')), '')"
 
 
+# Street suffixes as USPS abbreviates them (Publication 28), so that 'Maple Street' and
+# 'Maple St' are one address for blocking and comparison alike.
+STREET_SUFFIXES = {"STREET": "ST", "AVENUE": "AVE", "ROAD": "RD", "DRIVE": "DR", "BOULEVARD": "BLVD",
+                   "LANE": "LN", "PLACE": "PL", "COURT": "CT", "TERRACE": "TER", "HIGHWAY": "HWY"}
+
+
 def _address(col: str) -> str:
     cleaned = f"regexp_replace(strip_accents(upper(trim({col}))), '[^A-Z0-9 ]', '', 'g')"
+    for word, short in STREET_SUFFIXES.items():
+        cleaned = f"regexp_replace({cleaned}, '\\b{word}\\b', '{short}', 'g')"
     return f"nullif(trim(regexp_replace({cleaned}, '\\s+', ' ', 'g')), '')"
 
 
