@@ -5,11 +5,13 @@ import json
 import re
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
 from conftest import copy_zones, mart, tree_snapshot
 from p20 import keys
+from p20.errors import UsageError
 from p20.link import (
     SourceResult,
     district_identities,
@@ -240,7 +242,9 @@ def _as_roster(zones, formats: str, monkeypatch) -> None:
     config = zones.custodian.parent / "sources"
     config.mkdir()
     (config / "nsc.yml").write_text((DEFAULT_DIR / "nsc.yml").read_text())
-    (config / "county.yml").write_text(ROSTER_CONFIG.replace("FORMATS", formats))
+    preschool = (DEFAULT_DIR / "preschool.yml").read_text()
+    model = preschool[preschool.index("\nmodel:"):]  # the same model as the generator's layout
+    (config / "county.yml").write_text(ROSTER_CONFIG.replace("FORMATS", formats) + model)
     monkeypatch.setenv("P20_LINK_SOURCES_DIR", str(config))
 
 
@@ -266,3 +270,66 @@ def test_unreadable_dates_are_counted_by_column_and_refuse_the_file(tiny_run, tm
     assert re.search(r"dob: \d+ values", proc.stderr) and "county.yml" in proc.stderr
     assert not re.search(r"\d{4}-\d{2}-\d{2}", proc.stdout + proc.stderr)  # no value shown
     assert tree_snapshot(outbox) == before
+
+
+def _tiny_district(con, rng) -> list[tuple]:
+    """Table `district` as p20.link.district_identities makes it (normalised identities), for
+    300 young students; returns its rows."""
+    from p20.synth.district import FIRST_NAMES, LAST_NAMES, STREETS
+
+    born = np.datetime64("2019-09-02") + rng.integers(0, 365, 300).astype("timedelta64[D]")
+    rows = [
+        (str(1000000 + i), str(f).upper(), str(last).upper(), str(b).replace("-", ""), g, f"{n} {s.upper()} ST", None, None)
+        for i, (f, last, b, g, n, s) in enumerate(zip(
+            rng.choice(FIRST_NAMES, 300), rng.choice(LAST_NAMES, 300), born, rng.choice(["F", "M"], 300),
+            rng.integers(100, 9999, 300), rng.choice(STREETS, 300), strict=True))
+    ]
+    rows[0] = ("1000000", "SOFIA", "GARCIA", "20200305", "F", "77 QUIET LANE", None, None)
+    con.sql(
+        "create table district (ssid_n varchar, first_name varchar, last_name varchar, birth_date varchar, "
+        "gender varchar, address varchar, high_school_code varchar, grad_year varchar)"
+    )
+    con.executemany("insert into district values (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    return rows
+
+
+def test_a_new_surname_and_swapped_day_and_month_are_linked_through_first_name_and_address(tmp_path):
+    """A preschool row with the district child's first name, address and gender but another
+    surname and the birth date's day and month swapped. Main's blocking (same birth date; same
+    first and last name; same address and last name) never compared the pair; the model's rule
+    on first name and address does, and its day/month level scores it a match."""
+    rng = np.random.default_rng(14)
+    con = duckdb.connect()
+    district = _tiny_district(con, rng)
+    header = "site_code,program_type,school_year,child_first_name,child_last_name,child_birth_date,child_gender,home_address,enrollment_date,exit_date,days_enrolled,days_attended"
+    lines = [header, "PS101,CSPP-PD,2024,Sofia,Washington,20200503,F,77 Quiet Lane,20230821,20240605,170,150"]
+    for i, (_, first, last, born, gender, address, _, _) in enumerate(district[1:121]):
+        # others as the district has them, a few with a new surname or day and month swapped
+        # (each still shares a blocking rule with main), so that EM sees such pairs
+        if i % 10 == 3:
+            last = district[-1 - i][2]
+        if i % 10 == 6 and int(born[6:]) <= 12:
+            born = born[:4] + born[6:] + born[4:6]
+        lines.append(f"PS101,CSPP-PD,2024,{first.title()},{last.title()},{born},{gender},{address.title()},20230821,20240605,170,150")
+    path = tmp_path / "preschool_2024.csv"
+    path.write_text("\n".join(lines) + "\n")
+    source = load_sources()["preschool_enrollments"]
+    from p20.link import _quiet, threshold
+
+    with _quiet():
+        _, matches = link_source(con, source, [(path, 2024)], threshold())
+    ssids = matches["ssid"].to_pylist()
+    assert ssids[0] == "1000000"  # the first data line: the child with the new surname
+    assert ssids[1:] == [r[0] for r in district[1:121]]  # and nothing else is lost or mismatched
+
+
+def test_a_model_that_compares_a_field_the_source_does_not_map_is_refused(tmp_path, monkeypatch):
+    """The model is checked against the source's identity fields before anything is read: a
+    comparison on an unmapped field names the file, the comparison and the fields it may use."""
+    body = (DEFAULT_DIR / "nsc.yml").read_text().replace("output_column_name: high_school_code", "output_column_name: address")
+    (tmp_path / "nsc.yml").write_text(body)
+    monkeypatch.setenv("P20_LINK_SOURCES_DIR", str(tmp_path))
+    with pytest.raises(UsageError) as err:
+        load_sources()
+    assert "nsc.yml" in str(err.value) and "comparison 4 compares 'address'" in str(err.value)
+    assert "high_school_code" in str(err.value)

@@ -8,10 +8,10 @@ enrolments), matched to the district's students on identity fields, in the custo
    preschool file, so one child may match in two years), normalised the same way (upper case,
    accents and punctuation removed; dates read in the formats its configuration lists, see
    p20.sources and docs/linkage-sources.md).
-3. Splink (Fellegi-Sunter, DuckDB backend) compares them within blocking rules (same birth date;
-   same first and last name; same high school or address and first or last name) on first name,
-   last name, birth date and, by source, gender and address or high school. u is estimated
-   from a seeded random sample, m by expectation maximisation: deterministic for given files.
+3. Splink (Fellegi-Sunter, DuckDB backend) compares them with the source's model, read from
+   the `model:` section of its configuration (p20.linkmodel): blocking rules, comparisons with
+   their levels and term-frequency adjustments, and training (u from a random sample with the
+   configured seed, m by expectation maximisation): deterministic for given files.
 4. Each source identity takes its best candidate; it is a match when the match probability is
    at least var `p20:link_match_threshold` (dbt_project.yml: the one place it is set), the best
    candidate is not tied with another student, no other identity of the same program year
@@ -45,7 +45,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.csv as pcsv
 
-from p20 import keys, paths
+from p20 import keys, linkmodel, paths
 from p20.custodian import TokenCache, pseudonymise_columns, render_lines
 from p20.errors import P20Error, RejectedInput, UsageError
 from p20.inventory import linked_source_files, relisted
@@ -56,8 +56,6 @@ from p20.sources import load_sources as _load_sources
 from p20.textio import file_sha256, sql_str, write_json_atomic
 
 MATCH_PROBABILITY_COLUMN = "match_probability"
-SEED = 20  # u sampling; the same files give the same model and the same matches
-U_MAX_PAIRS = 2e6
 PREDICT_FLOOR = 0.001  # candidates below this are not kept (their probability is reported blank)
 
 
@@ -190,8 +188,16 @@ def _name(col: str) -> str:
     return f"nullif(trim(regexp_replace({cleaned}, '\\s+', ' ', 'g')), '')"
 
 
+# Street suffixes as USPS abbreviates them (Publication 28), so that 'Maple Street' and
+# 'Maple St' are one address for blocking and comparison alike.
+STREET_SUFFIXES = {"STREET": "ST", "AVENUE": "AVE", "ROAD": "RD", "DRIVE": "DR", "BOULEVARD": "BLVD",
+                   "LANE": "LN", "PLACE": "PL", "COURT": "CT", "TERRACE": "TER", "HIGHWAY": "HWY"}
+
+
 def _address(col: str) -> str:
     cleaned = f"regexp_replace(strip_accents(upper(trim({col}))), '[^A-Z0-9 ]', '', 'g')"
+    for word, short in STREET_SUFFIXES.items():
+        cleaned = f"regexp_replace({cleaned}, '\\b{word}\\b', '{short}', 'g')"
     return f"nullif(trim(regexp_replace({cleaned}, '\\s+', ' ', 'g')), '')"
 
 
@@ -293,82 +299,6 @@ def district_identities(con: duckdb.DuckDBPyConnection, raw_dir: Path, manifest:
     return con.execute("select count(*) from district").fetchall()[0][0]
 
 
-def _comparisons(source: Source) -> list:
-    import splink.comparison_level_library as cll
-    import splink.comparison_library as cl
-
-    def first_name():
-        return cl.CustomComparison(
-            output_column_name="first_name",
-            comparison_levels=[
-                cll.NullLevel("first_name"),
-                cll.ExactMatchLevel("first_name"),
-                cll.JaroWinklerLevel("first_name", 0.92),
-                # nicknames that keep the start (Santi, Leo, Gabe) and first/last swapped
-                cll.CustomLevel(
-                    "substr(first_name_l, 1, 3) = substr(first_name_r, 1, 3) "
-                    "or first_name_l = last_name_r", "same first 3 letters or names swapped",
-                ),
-                cll.JaroWinklerLevel("first_name", 0.8),
-                cll.ElseLevel(),
-            ],
-        )
-
-    def last_name():
-        return cl.CustomComparison(
-            output_column_name="last_name",
-            comparison_levels=[
-                cll.NullLevel("last_name"),
-                cll.ExactMatchLevel("last_name"),
-                # hyphenated or double surnames: one surname in common
-                cll.CustomLevel(
-                    "list_has_any(string_split_regex(last_name_l, '[- ]'), string_split_regex(last_name_r, '[- ]')) "
-                    "or last_name_l = first_name_r",
-                    "a surname in common or names swapped",
-                ),
-                cll.JaroWinklerLevel("last_name", 0.92),
-                cll.JaroWinklerLevel("last_name", 0.8),
-                cll.ElseLevel(),
-            ],
-        )
-
-    birth_date = cl.CustomComparison(
-        output_column_name="birth_date",
-        comparison_levels=[
-            cll.NullLevel("birth_date"),
-            cll.ExactMatchLevel("birth_date"),
-            cll.CustomLevel(
-                "substr(birth_date_l, 1, 4) || substr(birth_date_l, 7, 2) || substr(birth_date_l, 5, 2) = birth_date_r",
-                "day and month transposed",
-            ),
-            cll.DamerauLevenshteinLevel("birth_date", 1),
-            cll.CustomLevel("substr(birth_date_l, 1, 6) = substr(birth_date_r, 1, 6)", "same year and month"),
-            cll.ElseLevel(),
-        ],
-    )
-    comparisons = [first_name(), last_name(), birth_date]
-    if source.has("gender"):
-        comparisons.append(cl.ExactMatch("gender"))
-    if source.has("address"):
-        comparisons.append(cl.ExactMatch("address"))
-    if source.has("high_school_code"):
-        comparisons.append(cl.ExactMatch("high_school_code"))
-    if source.has("grad_date"):
-        comparisons.append(cl.ExactMatch("grad_year"))
-    return comparisons
-
-
-def _blocking(source: Source) -> list:
-    from splink import block_on
-
-    rules = [block_on("birth_date"), block_on("first_name", "last_name")]
-    if source.has("address"):
-        rules.append(block_on("address", "last_name"))
-    if source.has("high_school_code"):
-        rules += [block_on("high_school_code", "first_name"), block_on("high_school_code", "last_name")]
-    return rules
-
-
 @contextlib.contextmanager
 def _quiet():
     """Nothing of Splink's reaches the terminal: loggers off, warnings and stray prints swallowed."""
@@ -393,7 +323,7 @@ def _quiet():
 def _score(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     """Table `best` (source identity id -> ssid_n or null, match_probability) from tables
     `source_ids` and `district`, with Splink."""
-    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+    from splink import DuckDBAPI, Linker, SettingsCreator
 
     cols = ["first_name", "last_name", "birth_date"] + [
         c for c in ("gender", "address", "high_school_code") if source.has(c)
@@ -403,23 +333,8 @@ def _score(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     db_api = DuckDBAPI(connection=con)
     left = db_api.register("splink_left", table_name="a_source")
     right = db_api.register("splink_right", table_name="b_district")
-    settings = SettingsCreator(
-        link_type="link_only",
-        comparisons=_comparisons(source),
-        blocking_rules_to_generate_predictions=_blocking(source),
-        retain_matching_columns=False,
-        retain_intermediate_calculation_columns=False,
-        max_iterations=25,
-        em_convergence=0.0001,
-    )
-    linker = Linker([left, right], settings, log_level=None)
-    training = linker.training
-    training.estimate_probability_two_random_records_match(
-        [block_on("first_name", "last_name", "birth_date")], recall=0.8
-    )
-    training.estimate_u_using_random_sampling(max_pairs=U_MAX_PAIRS, seed=SEED)
-    training.estimate_parameters_using_expectation_maximisation(block_on("birth_date"))
-    training.estimate_parameters_using_expectation_maximisation(block_on("first_name", "last_name"))
+    linker = Linker([left, right], SettingsCreator(**linkmodel.settings(source.model)), log_level=None)
+    linkmodel.train(linker, source.model)
     predictions = linker.inference.predict(threshold_match_probability=PREDICT_FLOOR)
     con.sql(
         f"""

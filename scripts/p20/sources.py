@@ -5,18 +5,20 @@ A file names the outbox extract its rows become (its column policy in
 seeds/extract_columns.csv still decides what crosses), where its files are (folder under
 custodian/raw/ and a file-name pattern whose first group is the year), how they are written
 (delimiter, encoding), which of its columns carry which identity field (with the date formats
-to read), which carry the policy's data columns, and which are read for nothing. The format is
+to read), which carry the policy's data columns, which are read for nothing, and the Splink
+model that matches it (`model:`, p20.linkmodel). The format is
 documented in docs/linkage-sources.md; a new roster is linked by writing such a file.
 """
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from p20.errors import UsageError
+from p20.linkmodel import parse_model
 from p20.paths import REPO_ROOT
 
 DEFAULT_DIR = REPO_ROOT / "scripts" / "p20" / "linked_sources"
@@ -28,7 +30,7 @@ DATE_FIELDS = ("birth_date", "grad_date")
 REQUIRED_FIELDS = ("first_name", "last_name", "birth_date")
 KEYS = {
     "extract", "folder", "file_pattern", "delimiter", "encoding", "one_student_per_year",
-    "identity", "date_formats", "data", "drop",
+    "identity", "date_formats", "data", "drop", "model",
 }
 
 
@@ -48,6 +50,7 @@ class Source:
     encoding: str = "utf-8"
     group_by_year: bool = False  # one student per (program) year, not per file
     config: Path | None = None
+    model: dict = field(default_factory=dict)  # the Splink model (p20.linkmodel)
 
     def has(self, field_name: str) -> bool:
         return field_name in self.identity
@@ -77,7 +80,7 @@ def _parse(path: Path) -> Source:
     unknown = sorted(set(body) - KEYS)
     if unknown:
         raise _bad(path, f"unknown keys {', '.join(unknown)}")
-    for key in ("extract", "folder", "file_pattern", "identity"):
+    for key in ("extract", "folder", "file_pattern", "identity", "model"):
         if not body.get(key):
             raise _bad(path, f"{key!r} is required")
     identity = {str(k): str(v) for k, v in dict(body["identity"]).items()}
@@ -115,6 +118,7 @@ def _parse(path: Path) -> Source:
         encoding=str(body.get("encoding", "utf-8")),
         group_by_year=bool(body.get("one_student_per_year", False)),
         config=path,
+        model=parse_model(path, body["model"], identity),
     )
 
 
