@@ -1,6 +1,7 @@
 """Where the two zones live. Every command reads them from here, so the env vars always apply."""
 
 import os
+import sys
 from functools import cache
 from pathlib import Path
 
@@ -16,6 +17,19 @@ def _zone(env_var: str, default_name: str) -> Path:
     the working directory: the rule profiles.yml applies to P20_WAREHOUSE_DIR, so p20 and a
     plain `dbt build` agree on the folder (and the views hold its absolute paths)."""
     return REPO_ROOT / (os.environ.get(env_var) or default_name)
+
+
+def foreign_checkout() -> Path | None:
+    """The checkout whose .venv started this process, when that is not the checkout this code
+    is in (else None). A copied or moved checkout's .venv still runs the original's code (its
+    editable install and its scripts' #! lines name the old place), which would use the
+    original's zones. Seen from the interpreter's venv and from the script that was run."""
+    started = [Path(sys.prefix), Path(sys.argv[0]).parent.parent]
+    for venv in (path.resolve() for path in started):
+        checkout = venv.parent
+        if venv.name == ".venv" and checkout != REPO_ROOT and (checkout / "dbt_project.yml").exists():
+            return checkout
+    return None
 
 
 def custodian_dir() -> Path:
