@@ -1,13 +1,23 @@
 # The two commands that do everything on a fresh machine: `make demo` and `make test`.
 # Each creates .venv if missing and installs the project (pinned, PyPI only) into it.
+# A venv belongs to the folder it was made in (its editable install and its scripts' #! lines
+# name it; its pyvenv.cfg's `command` line records it). The stamp's name carries this
+# checkout's path as well as pyproject.toml's hash, so a copied or moved checkout installs
+# again, and a .venv made elsewhere is replaced, not reused (p20 refuses to run from one too:
+# p20.paths.foreign_checkout).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-12)
+STAMP  := $(VENV)/.installed-$(shell { sha256sum pyproject.toml; echo '$(CURDIR)'; } | sha256sum | cut -c1-12)
 
 .PHONY: demo test lint install clean-warehouse
 
 $(STAMP): pyproject.toml
+	made=$$(sed -n 's/^command = .* //p' $(VENV)/pyvenv.cfg 2>/dev/null); \
+	if [ -d $(VENV) ] && [ "$$made" != '$(CURDIR)/$(VENV)' ]; then \
+	  echo "$(VENV) was made as $${made:-a venv from elsewhere}, not here: making a new one"; \
+	  rm -rf $(VENV); \
+	fi
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	rm -f $(VENV)/.installed-*

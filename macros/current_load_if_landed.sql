@@ -2,7 +2,7 @@
     from `p20 link`, an optional step): with no landed file yet, an empty relation with the
     same columns (all text, as landed), so staging and the marts build either way. -#}
 {% macro current_load_if_landed(extract_name, columns) %}
-    {%- set glob = env_var('P20_WAREHOUSE_DIR', 'warehouse') ~ '/landed/' ~ extract_name ~ '/school_year=*/load_id=*/*.parquet' -%}
+    {%- set glob = warehouse_dir() ~ '/landed/' ~ extract_name ~ '/school_year=*/load_id=*/*.parquet' -%}
     {%- if count_files(glob) > 0 -%}
         {{ current_load(source('landed', extract_name)) }}
     {%- else -%}

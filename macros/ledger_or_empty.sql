@@ -2,7 +2,7 @@
     `p20 release`): with no file, an empty relation with the given typed columns, so staging
     and the marts build either way. -#}
 {% macro ledger_or_empty(table_name, typed_columns) %}
-    {%- set path = env_var('P20_WAREHOUSE_DIR', 'warehouse') ~ '/ledger/' ~ table_name ~ '.jsonl' -%}
+    {%- set path = warehouse_dir() ~ '/ledger/' ~ table_name ~ '.jsonl' -%}
     {%- if count_files(path) > 0 -%}
         select * from {{ source('ledger', table_name) }}
     {%- else -%}

@@ -18,7 +18,8 @@
         {%- if failed or partial -%}
             {{ log("publish_snapshot: not published (" ~ ("a partial build" if partial else failed | length ~ " nodes not green") ~ "); the snapshot stays the last green full build", info=True) }}
         {%- else -%}
-            {%- set tmp = run_query("select p20_snapshot_prepare('" ~ invocation_id ~ "')").columns[0].values()[0] -%}
+            {%- set tmp = run_query("select p20_snapshot_prepare('" ~ warehouse_dir() ~ "', '"
+                ~ invocation_id ~ "')").columns[0].values()[0] -%}
             {%- do run_query("attach '" ~ tmp ~ "' as p20_snapshot") -%}
             {%- set schemas = var('p20:published_schemas') -%}
             {%- set in_schemas = "table_catalog = '" ~ target.database ~ "' and table_schema in ('"

@@ -1,8 +1,9 @@
 """`p20 build`: run dbt on the warehouse, as `dbt build` in its own process.
 
-Plain `dbt build` from the repository root does the same: profiles.yml and dbt_project.yml read
-P20_WAREHOUSE_DIR, so the DuckDB file and dbt's target/ land in the one warehouse zone either
-way (this wrapper also keeps dbt's logs/ there). A separate process, so that dbt-duckdb's open
+Plain `dbt build` from the repository root does the same: profiles.yml makes P20_WAREHOUSE_DIR
+absolute (against the repository root) and dbt_project.yml, the sources and the macros read it
+from there, so the DuckDB file, dbt's target/ and the views' paths are the same either way (this
+wrapper also keeps dbt's logs/ there). A separate process, so that dbt-duckdb's open
 connection is closed when dbt is done.
 """
 
@@ -42,11 +43,9 @@ def dbt(args: list[str]) -> bool:
     warehouse = paths.warehouse_dir()
     warehouse.mkdir(parents=True, exist_ok=True)
     refuse_if_locked()
-    env = {
-        **os.environ,
-        "P20_WAREHOUSE_DIR": str(warehouse),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
+    # P20_WAREHOUSE_DIR goes to dbt as it was given: profiles.yml makes it absolute by the rule
+    # paths.warehouse_dir applies, so the views are the same as a plain `dbt build` writes
+    env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     executable = Path(sys.executable).parent / "dbt"
     command = [str(executable) if executable.exists() else shutil.which("dbt") or "dbt", *args]
     root = str(paths.REPO_ROOT)

@@ -38,7 +38,14 @@ def main(
         bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print p20's version and exit.")
     ] = False,
 ):
-    pass
+    if checkout := paths.foreign_checkout():
+        err.print(
+            f"p20: {checkout}/.venv runs the code of {paths.REPO_ROOT} (it was installed there and "
+            f"copied or moved), so it would use that checkout's zones; rebuild it: "
+            f"cd {checkout} && make install",
+            markup=False,
+        )
+        raise typer.Exit(2)
 
 
 def expected_errors(fn):

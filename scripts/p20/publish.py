@@ -21,10 +21,12 @@ from dbt.adapters.duckdb.plugins import BasePlugin
 from p20 import paths
 
 
-def prepare(invocation_id: str) -> str:
-    """A fresh temporary file beside the published snapshot for this build's copy. Copies a
-    killed build left are removed: only one build runs at a time (it holds the build file)."""
-    final = paths.published_duckdb_path()
+def prepare(warehouse: str, invocation_id: str) -> str:
+    """A fresh temporary file beside the published snapshot of `warehouse` (the folder of the
+    file dbt builds, macros/warehouse_dir.sql: never this process's environment or this code's
+    checkout) for this build's copy. Copies a killed build left are removed: only one build
+    runs at a time (it holds the build file)."""
+    final = paths.published_duckdb_path(Path(warehouse))
     final.parent.mkdir(parents=True, exist_ok=True)
     for stale in final.parent.glob(f".{final.name}.*.tmp*"):
         stale.unlink(missing_ok=True)
@@ -35,12 +37,14 @@ def replace(tmp: str) -> str:
     """Rename the finished copy over the published snapshot, atomically; return its path."""
     if Path(tmp + ".wal").exists():  # the hook checkpoints the copy first: a WAL means not whole
         raise RuntimeError(f"{tmp}: the copy was not checkpointed; the snapshot is left as it was")
-    final = paths.published_duckdb_path()
+    final = paths.published_duckdb_path(Path(tmp).parent.parent)
     os.replace(tmp, final)
     return str(final)
 
 
 class Plugin(BasePlugin):
     def configure_connection(self, conn) -> None:
-        conn.create_function("p20_snapshot_prepare", prepare, ["VARCHAR"], "VARCHAR", side_effects=True)
+        conn.create_function(
+            "p20_snapshot_prepare", prepare, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True
+        )
         conn.create_function("p20_snapshot_replace", replace, ["VARCHAR"], "VARCHAR", side_effects=True)
