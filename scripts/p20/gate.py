@@ -114,7 +114,7 @@ def read_ahead(
             problems = [p for p in landed_file_problems(prior) if p[1] != NOT_RECORDED]
             if problems:
                 file, problem = problems[0]
-                return ReadAhead(sha, damaged=f"{file}: landed file damaged ({problem}); "
+                return ReadAhead(sha, damaged=f"{file}: landed file damaged ({problem}), "
                                  f"{reland_hint(prior)}")
             return ReadAhead(sha)
     cursor = con.cursor()  # its temporary outbox_lines goes when it closes
