@@ -33,7 +33,7 @@ import duckdb
 
 from p20 import anonymity, keys, paths, release
 from p20.errors import P20Error
-from p20.landing import TRUST_FILE
+from p20.landing import NOT_RECORDED, TRUST_FILE, landed_file_problems
 from p20.ledger import LOAD_RECORD, current_loads, read_ledger
 from p20.policy import SSID_LIKE, extracts
 from p20.textio import atomic_dir, file_sha256, read_jsonl, sql_str
@@ -46,9 +46,14 @@ class Check:
     name: str
     examined: dict[str, int] = field(default_factory=dict)
     findings: list[dict] = field(default_factory=list)
+    # what an auditor should know but that breaks no rule (e.g. a ledger line older than a check)
+    notes: list[dict] = field(default_factory=list)
 
     def find(self, rule: str, where: str, count: int = 1) -> None:
         self.findings.append({"rule": rule, "where": where, "count": count})
+
+    def note(self, rule: str, where: str) -> None:
+        self.notes.append({"rule": rule, "where": where})
 
 
 def identifier_column_names() -> set[str]:
@@ -77,16 +82,29 @@ def check_loads(con: duckdb.DuckDBPyConnection) -> Check:
     check.examined = {"ledger records": len(ledger), "landed loads": len(landed), "landed directories": len(on_disk)}
     for load_id in sorted(set(on_disk) - set(landed)):
         check.find("a landed directory has no ledger record (it did not pass through the gate's record)", str(on_disk[load_id].relative_to(paths.warehouse_dir())))
+    relanded = {(r["extract"], r["school_year"], r["file_sha256"]) for r in landed.values() if r["load_id"] in on_disk}
+    check.examined["landed files hashed"] = 0
     for load_id, rec in sorted(landed.items()):
         where = f"load {load_id} ({rec['file']})"
         if load_id not in on_disk:
-            check.find("a landed load's directory is missing", where)
+            if rec["file_sha256"] and (rec["extract"], rec["school_year"], rec["file_sha256"]) in relanded:
+                check.note("a landed load's directory was removed; the same file is landed again", where)
+            else:
+                check.find("a landed load's directory is missing", where)
             continue
+        for file, problem in landed_file_problems(rec):
+            if problem == NOT_RECORDED:  # a ledger line older than landed_files: nothing to check
+                check.note(NOT_RECORDED, where)
+            else:
+                check.find(f"a landed file does not match its load record: {problem}", f"load {load_id}: {file}")
+        check.examined["landed files hashed"] += len(rec.get("landed_files") or [])
         if rec["n_failed_rules"] or (not rec.get("rekeyed_from") and rec["n_expectations"] == 0):
             check.find("a landed load did not pass a whole suite", where)
         stored = json.loads((on_disk[load_id] / LOAD_RECORD).read_text(encoding="utf-8"))
-        if stored.get("file_sha256") != rec["file_sha256"] or stored.get("rows") != rec["rows"]:
-            check.find("the landed record disagrees with the ledger (file hash or rows)", where)
+        if (stored.get("file_sha256"), stored.get("rows"), stored.get("landed_files")) != (
+            rec["file_sha256"], rec["rows"], rec.get("landed_files")
+        ):
+            check.find("the landed record disagrees with the ledger (file hash, rows or landed files)", where)
         rows = con.execute(
             f"select count(*) from read_parquet({sql_str(on_disk[load_id] / '*.parquet')})"
         ).fetchall()[0][0]
@@ -375,7 +393,7 @@ def audit(today: dt.date | None = None) -> tuple[list[Check], Path]:
         "audit_id": audit_id,
         "audited_on": str(day),
         "warehouse": str(paths.warehouse_dir()),
-        "checks": [{"name": c.name, "examined": c.examined, "findings": c.findings} for c in checks],
+        "checks": [{"name": c.name, "examined": c.examined, "findings": c.findings, "notes": c.notes} for c in checks],
         "n_findings": sum(len(c.findings) for c in checks),
     }
     folder = paths.warehouse_dir() / "audit" / audit_id
@@ -392,4 +410,5 @@ def render_text(report: dict) -> str:
         examined = ", ".join(f"{n} {what}" for what, n in c["examined"].items())
         lines.append(f"{c['name']}: {len(c['findings'])} findings ({examined})")
         lines += [f"  - {f['rule']}: {f['where']}" + (f" ({f['count']})" if f["count"] != 1 else "") for f in c["findings"]]
+        lines += [f"  note: {n['rule']}: {n['where']}" for n in c.get("notes", [])]
     return "\n".join(lines) + "\n"

@@ -18,6 +18,20 @@ import duckdb
 
 from p20 import paths
 from p20.errors import RejectedInput
+from p20.landing import NOT_RECORDED, landed_file_problems, reland_hint
+from p20.ledger import current_loads, read_ledger
+
+
+def refuse_if_damaged() -> None:
+    """Before dbt reads them: every current load's files as their record says (size and
+    sha256), so that a damaged file is named here and not by an unrelated dbt test."""
+    for rec in current_loads(read_ledger()).values():
+        problems = [p for p in landed_file_problems(rec) if p[1] != NOT_RECORDED]
+        if problems:
+            file, problem = problems[0]
+            raise RejectedInput(
+                f"{file}: landed file damaged ({problem}), so dbt was not started; {reland_hint(rec)}"
+            )
 
 
 def refuse_if_locked() -> None:
@@ -43,6 +57,8 @@ def dbt(args: list[str]) -> bool:
     warehouse = paths.warehouse_dir()
     warehouse.mkdir(parents=True, exist_ok=True)
     refuse_if_locked()
+    if args[:1] == ["build"]:
+        refuse_if_damaged()
     # P20_WAREHOUSE_DIR goes to dbt as it was given: profiles.yml makes it absolute by the rule
     # paths.warehouse_dir applies, so the views are the same as a plain `dbt build` writes
     env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}

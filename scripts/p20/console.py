@@ -46,5 +46,7 @@ def audit_and_report() -> bool:
     for c in checks:
         for f in c.findings:
             err.print(f"finding: {c.name}: {f['rule']}: {f['where']}", markup=False)
+        for n in c.notes:
+            err.print(f"note: {c.name}: {n['rule']}: {n['where']}", markup=False)
     out.print(f"audit: report -> {folder}", markup=False)
     return not any(c.findings for c in checks)

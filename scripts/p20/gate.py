@@ -32,13 +32,16 @@ from p20.gx_suite import (
     validate,
 )
 from p20.landing import (
+    NOT_RECORDED,
     check_trust,
     exclusive_lock,
     land,
+    landed_file_problems,
     landed_path,
     new_load_id,
     pin_trust,
     recover_after_crash,
+    reland_hint,
 )
 from p20.ledger import LoadRecord, append_ledger, current_loads, read_ledger
 from p20.manifest import verified_manifest
@@ -90,6 +93,7 @@ class ReadAhead:
     rows: int | None = None
     table: str = ""
     error: str = ""
+    damaged: str = ""  # the current load's landed file that no longer matches its record
 
 
 def read_ahead(
@@ -106,6 +110,12 @@ def read_ahead(
     if prior and prior["file_sha256"] == entry.get("sha256"):  # most likely unchanged: hash first
         sha = file_sha256(path)
         if sha == prior["file_sha256"]:
+            # unchanged only if what landed is still what was recorded (size, then sha256)
+            problems = [p for p in landed_file_problems(prior) if p[1] != NOT_RECORDED]
+            if problems:
+                file, problem = problems[0]
+                return ReadAhead(sha, damaged=f"{file}: landed file damaged ({problem}), "
+                                 f"{reland_hint(prior)}")
             return ReadAhead(sha)
     cursor = con.cursor()  # its temporary outbox_lines goes when it closes
     try:
@@ -149,6 +159,9 @@ def load_file(
         outcome.message = (
             f"{name}: rule 'manifest hash' failed: file changed after the manifest was made"
         )
+        return outcome
+    if read.damaged:
+        outcome.message = f"{name}: not loaded: {read.damaged}"
         return outcome
     prior = current.get((extract.name, year))
     if prior and prior["file_sha256"] == sha:
@@ -250,6 +263,8 @@ def _record(
         con.sql(f"alter table {frame_table_name(extract)} rename to {landing}")
         pipe.write(_land_and_record, con, extract, outcome.school_year, record, landing)
         current[(outcome.extract, outcome.school_year)] = {
+            "extract": outcome.extract,
+            "school_year": outcome.school_year,
             "load_id": outcome.load_id,
             "file_sha256": entry.get("sha256"),
             "rows": outcome.rows,
@@ -272,6 +287,9 @@ def load(outbox: Path, on_file: Callable[[int, int, str], None] | None = None) -
         recover_after_crash(ledger)
         check_trust(manifest)
         current = current_loads(ledger)
+        for key, rec in list(current.items()):
+            if not landed_path(rec["extract"], rec["school_year"], rec["load_id"]).is_dir():
+                del current[key]  # its folder was removed (reland_hint): its outbox file lands again
         con = duckdb.connect()
         order = list(extracts())
         entries = sorted(

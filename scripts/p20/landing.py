@@ -22,7 +22,7 @@ from p20.errors import RejectedInput
 from p20.ledger import LOAD_RECORD, LoadRecord, append_ledger, read_load_record, write_load_record
 from p20.manifest import MANIFEST
 from p20.policy import Extract
-from p20.textio import atomic_dir, remove_stale_temporaries, sql_str, write_json_atomic
+from p20.textio import atomic_dir, file_sha256, remove_stale_temporaries, sql_str, write_json_atomic
 
 TRUST_FILE = "trust.json"
 
@@ -64,7 +64,45 @@ def land(
             # compress; dictionary encoding does the work)
             "(format parquet, compression zstd, compression_level 1)"
         )
+        # hashed as written, so that audit, load and build can tell a damaged file by name
+        record.landed_files = [
+            {"file": p.name, "bytes": p.stat().st_size, "sha256": file_sha256(p)}
+            for p in sorted(tmp.glob("*.parquet"))
+        ]
         write_load_record(tmp, record)
+
+
+NOT_RECORDED = "no landed hash recorded"
+
+
+def landed_file_problems(rec: dict, hash_files: bool = True) -> list[tuple[str, str]]:
+    """(file, problem) for each landed file of a landed ledger record that is missing, extra,
+    or differs in size or sha256 from the record (the hash only when hash_files). A record
+    older than landed_files gives one (load folder, NOT_RECORDED)."""
+    load_dir = landed_path(rec["extract"], rec["school_year"], rec["load_id"])
+    where = str(load_dir.relative_to(paths.warehouse_dir()))
+    if not rec.get("landed_files"):
+        return [(where, NOT_RECORDED)]
+    problems = []
+    recorded = {f["file"]: f for f in rec["landed_files"]}
+    on_disk = {p.name for p in load_dir.glob("*.parquet")}
+    for name in sorted(on_disk - set(recorded)):
+        problems.append((f"{where}/{name}", "extra file (not in the load record)"))
+    for name, f in sorted(recorded.items()):
+        path = load_dir / name
+        if name not in on_disk:
+            problems.append((f"{where}/{name}", "missing"))
+        elif path.stat().st_size != f["bytes"]:
+            problems.append((f"{where}/{name}", f"size {path.stat().st_size} bytes, recorded {f['bytes']}"))
+        elif hash_files and file_sha256(path) != f["sha256"]:
+            problems.append((f"{where}/{name}", "sha256 differs from the load record"))
+    return problems
+
+
+def reland_hint(rec: dict) -> str:
+    """How to re-land a damaged load: its outbox file lands again once its folder is gone."""
+    load_dir = landed_path(rec["extract"], rec["school_year"], rec["load_id"])
+    return f"to re-land it, remove {load_dir} and run p20 load again"
 
 
 def recover_after_crash(ledger: list[dict]) -> int:

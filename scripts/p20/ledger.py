@@ -41,6 +41,15 @@ class ExpectationOutcome(TypedDict):
     could_not_evaluate: bool
 
 
+class LandedFile(TypedDict):
+    """One file of a landed load (LoadRecord.landed_files), as p20.landing.land wrote it: what
+    `p20 audit`, `p20 load` and `p20 build` check the file on disk against."""
+
+    file: str  # name inside the load's directory, e.g. part-0.parquet
+    bytes: int
+    sha256: str
+
+
 @dataclass
 class LoadRecord:
     """One ledger line. Rules, columns, counts and line numbers: never a value of the file."""
@@ -65,6 +74,9 @@ class LoadRecord:
     # outcome (p20.gx_suite.validate; unnested by stg_ledger__load_expectations)
     failed_rules: list[dict] = field(default_factory=list)
     expectations: list[ExpectationOutcome] = field(default_factory=list)
+    # every file of the landed load, hashed as written (p20.landing.land); [] when nothing
+    # landed, and absent from lines older than the field (p20.landing.landed_file_problems)
+    landed_files: list[LandedFile] = _staged("landed_files", default_factory=list)
     n_failed_rules: int = _staged("n_failed_rules", init=False)
     n_expectations: int = field(init=False)  # 0 for a re-keyed load: see rekeyed_from
     attempt_id: str = _staged("attempt_id", default_factory=lambda: uuid.uuid4().hex)

@@ -20,6 +20,8 @@ renamed as (
         cast(outcome as {{ dbt.type_string() }}) as outcome,
         cast(supersedes as {{ dbt.type_string() }}) as supersedes_load_id,
         cast(rekeyed_from as {{ dbt.type_string() }}) as rekeyed_from_load_id,
+        -- read from the line as JSON: null on a ledger older than the key, which has no column
+        cast(json_extract(to_json(ledger), '$.landed_files') as json) as landed_files,
         cast(started_at as timestamp with time zone) as started_at,
         cast(finished_at as timestamp with time zone) as finished_at
     from ledger
