@@ -11,7 +11,8 @@
     snapshot is always the last green full build. -#}
 {% macro publish_snapshot(results) %}
     {%- if execute and flags.WHICH == 'build' -%}
-        {%- set green = ['success', 'pass', 'skipped', 'warn'] -%}
+        {#- as p20.release.GREEN_STATUSES; 'no-op' is an exposure, which dbt build does not run -#}
+        {%- set green = ['success', 'pass', 'skipped', 'warn', 'no-op'] -%}
         {%- set failed = results | rejectattr('status', 'in', green) | list -%}
         {%- set partial = invocation_args_dict.get('select') or invocation_args_dict.get('exclude')
             or invocation_args_dict.get('selector') -%}
