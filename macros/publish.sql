@@ -47,6 +47,9 @@
             {%- set comments = run_query(
                 "select schema_name, table_name, null as column_name, comment from duckdb_tables() where " ~ in_build
                 ~ " union all select schema_name, table_name, column_name, comment from duckdb_columns() where " ~ in_build) -%}
+            {#- one transaction: DuckDB would commit each comment on its own (tiny, 419 comments:
+                the hook took 4.2 s so, 1.6 s in one transaction, 0.5 s with no comments) -#}
+            {%- do run_query("begin transaction") -%}
             {%- for row in comments.rows -%}
                 {%- set name = "p20_snapshot." ~ adapter.quote(row[0]) ~ "." ~ adapter.quote(row[1]) -%}
                 {%- set text = "'" ~ row[3] | replace("'", "''") ~ "'" -%}
@@ -56,6 +59,7 @@
                     {%- do run_query("comment on column " ~ name ~ "." ~ adapter.quote(row[2]) ~ " is " ~ text) -%}
                 {%- endif -%}
             {%- endfor -%}
+            {%- do run_query("commit") -%}
             {%- do run_query("create table p20_snapshot.main.published_build as select '"
                 ~ invocation_id ~ "' as invocation_id, cast('" ~ run_started_at.isoformat()
                 ~ "' as timestamptz) as build_started_at, current_timestamp as published_at") -%}
