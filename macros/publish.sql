@@ -11,7 +11,8 @@
     snapshot is always the last green full build. -#}
 {% macro publish_snapshot(results) %}
     {%- if execute and flags.WHICH == 'build' -%}
-        {%- set green = ['success', 'pass', 'skipped', 'warn'] -%}
+        {#- as p20.release.GREEN_STATUSES; 'no-op' is an exposure, which dbt build does not run -#}
+        {%- set green = ['success', 'pass', 'skipped', 'warn', 'no-op'] -%}
         {%- set failed = results | rejectattr('status', 'in', green) | list -%}
         {%- set partial = invocation_args_dict.get('select') or invocation_args_dict.get('exclude')
             or invocation_args_dict.get('selector') -%}
@@ -40,6 +41,26 @@
                 {%- do run_query("create table p20_snapshot." ~ name ~ " as select * from "
                     ~ adapter.quote(target.database) ~ "." ~ name) -%}
             {%- endfor -%}
+            {#- create table as select drops comments: carry the build's table and column
+                comments (persist_docs) over, so the snapshot documents itself too. -#}
+            {%- set in_build = "database_name = '" ~ target.database ~ "' and schema_name in ('"
+                ~ schemas | join("', '") ~ "') and comment is not null and comment <> ''" -%}
+            {%- set comments = run_query(
+                "select schema_name, table_name, null as column_name, comment from duckdb_tables() where " ~ in_build
+                ~ " union all select schema_name, table_name, column_name, comment from duckdb_columns() where " ~ in_build) -%}
+            {#- one transaction: DuckDB would commit each comment on its own (tiny, 419 comments:
+                the hook took 4.2 s so, 1.6 s in one transaction, 0.5 s with no comments) -#}
+            {%- do run_query("begin transaction") -%}
+            {%- for row in comments.rows -%}
+                {%- set name = "p20_snapshot." ~ adapter.quote(row[0]) ~ "." ~ adapter.quote(row[1]) -%}
+                {%- set text = "'" ~ row[3] | replace("'", "''") ~ "'" -%}
+                {%- if row[2] is none -%}
+                    {%- do run_query("comment on table " ~ name ~ " is " ~ text) -%}
+                {%- else -%}
+                    {%- do run_query("comment on column " ~ name ~ "." ~ adapter.quote(row[2]) ~ " is " ~ text) -%}
+                {%- endif -%}
+            {%- endfor -%}
+            {%- do run_query("commit") -%}
             {%- do run_query("create table p20_snapshot.main.published_build as select '"
                 ~ invocation_id ~ "' as invocation_id, cast('" ~ run_started_at.isoformat()
                 ~ "' as timestamptz) as build_started_at, current_timestamp as published_at") -%}
