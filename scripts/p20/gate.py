@@ -22,7 +22,8 @@ from pathlib import Path
 import duckdb
 
 from p20 import paths
-from p20.errors import RejectedInput
+from p20.diagnose import header_problem
+from p20.errors import Interrupted, RejectedInput, Terminated
 from p20.gx_suite import (
     frame_table,
     frame_table_name,
@@ -61,6 +62,11 @@ class Outcome:
     failures: list[dict] = field(default_factory=list)
     results: list[dict] = field(default_factory=list)  # every expectation, when the suite ran
     message: str = ""
+    lines: list[str] = field(default_factory=list)  # one per problem, when there are several
+
+    def problems(self) -> list[str]:
+        """What to print: one line per problem (a failed rule), never a fragment of one."""
+        return self.lines or [self.message]
 
 
 def _landed_school_codes(con: duckdb.DuckDBPyConnection, year: int, current: dict) -> set[str]:
@@ -123,6 +129,33 @@ def read_ahead(
         cursor.close()
 
 
+def _header_problem(con: duckdb.DuckDBPyConnection, name: str, extract: Extract) -> str | None:
+    """A header row's one-line refusal, from line 1 of the frame table (frame_table)."""
+    cols = ", ".join(f"coalesce({c}, '')" for c in extract.outbox_columns)
+    first = con.execute(f"select [{cols}] from {frame_table_name(extract)} where line_no = 1").fetchall()
+    return header_problem(name, "^".join(first[0][0]), extract.outbox_columns) if first else None
+
+
+def failure_line(name: str, failure: dict, params: dict, previous_rows: int | None) -> str:
+    """One failed rule as one line: its rows and first lines, or for a row-count rule the
+    figures (rows now, rows of the previous landed year, the band)."""
+    line = f"{name}: rule '{failure['rule']}' failed"
+    if failure.get("observed_value") is not None:  # a table-level rule: no failing rows
+        line += f": {failure['observed_value']} rows"
+        if previous_rows is not None and params.get("volume_min_rows") is not None:
+            line += (
+                f" vs {previous_rows} in the previous landed year (band {params['volume_min_rows']}-"
+                f"{params['volume_max_rows']}): check the file holds the "
+                "whole year; widen the band only if the change is real"
+            )
+        return line
+    lines = failure["lines"]
+    line += f" on {failure['unexpected_count']} rows"
+    if lines:
+        line += f" (lines {', '.join(map(str, lines[:5]))}{' ...' if len(lines) > 5 else ''})"
+    return line
+
+
 def load_file(
     con: duckdb.DuckDBPyConnection,
     outbox: Path,
@@ -168,18 +201,17 @@ def load_file(
     known = school_codes.get(year) or _landed_school_codes(con, year, current)
     previous = current.get((extract.name, year - 1))
     params = suite_parameters(extract, year, sorted(known), previous["rows"] if previous else None)
+    header = _header_problem(con, name, extract)
+    if header:  # one cause, not a failure of every rule on line 1
+        outcome.message = header
+        return outcome
     validation = validate(con, extract, params)
     outcome.results, outcome.failures = validation.results, validation.failures
     if outcome.failures:
-        outcome.message = "; ".join(
-            f"{name}: rule '{f['rule']}' failed on {f['unexpected_count']} rows"
-            + (
-                f" (lines {', '.join(map(str, f['lines'][:5]))}{' ...' if len(f['lines']) > 5 else ''})"
-                if f["lines"]
-                else ""
-            )
-            for f in outcome.failures
-        )
+        outcome.lines = [
+            failure_line(name, f, params, previous["rows"] if previous else None) for f in outcome.failures
+        ]
+        outcome.message = "; ".join(outcome.lines)
         return outcome
     outcome.load_id = new_load_id()
     outcome.status = "landed"  # once land() has renamed it into place
@@ -266,6 +298,23 @@ def load(outbox: Path, on_file: Callable[[int, int, str], None] | None = None) -
     `on_file(done, total, file)` is called before each file and once at the end (for a
     progress bar)."""
     manifest = verified_manifest(outbox)
+    outcomes: list[Outcome] = []
+    try:
+        return _load(outbox, manifest, outcomes, on_file)
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: what was left, and how to finish it
+        total = len(manifest.get("files", []))
+        counts = {s: sum(o.status == s for o in outcomes) for s in ("landed", "unchanged", "rejected")}
+        raise Interrupted(
+            f"load interrupted after {len(outcomes)} of {total} files ({counts['landed']} landed, "
+            f"{counts['unchanged']} unchanged, {counts['rejected']} rejected); {total - len(outcomes)} "
+            "not loaded yet, nothing half-landed: run `p20 load` again to complete it",
+            143 if isinstance(exc, Terminated) else 130,
+        ) from None
+
+
+def _load(
+    outbox: Path, manifest: dict, outcomes: list[Outcome], on_file: Callable[[int, int, str], None] | None
+) -> list[Outcome]:
     warehouse = paths.warehouse_dir()
     with exclusive_lock(warehouse):
         ledger = read_ledger()
@@ -284,7 +333,6 @@ def load(outbox: Path, on_file: Callable[[int, int, str], None] | None = None) -
         listed = {e.get("file") for e in entries}
         unlisted = [p.name for p in sorted(outbox.glob("*.txt")) if p.name not in listed]
         school_codes: dict[int, set[str]] = {}
-        outcomes = []
 
         def read(i: int, entry: dict) -> ReadAhead:
             return read_ahead(con, outbox, entry, current, f"p20_read_{i}")
@@ -311,7 +359,8 @@ def load(outbox: Path, on_file: Callable[[int, int, str], None] | None = None) -
                     extract="?",
                     school_year=None,
                     status="rejected",
-                    message=f"{name}: not listed in the manifest; it was not loaded",
+                    message=f"{name}: not listed in the manifest, so not loaded (remove it, or run "
+                    "`p20 pseudonymise` again to make an outbox that lists it)",
                 )
             )
         if any(o.status == "landed" for o in outcomes):
