@@ -149,3 +149,49 @@ def test_interrupted_load_says_what_was_left_and_the_next_run_completes_it(corpu
     final = zones.p20("load")
     assert final.returncode == 0, final.stderr
     assert f"{len(rows) - done} landed, {done} unchanged, 0 rejected" in final.stdout
+
+
+@pytest.mark.parametrize("limit", [3_000, 40_000], ids=["first-write", "mid-load"])
+def test_load_hitting_a_file_size_limit_says_so_and_leaves_nothing_half_landed(corpus, tmp_path, limit):
+    """A load in a process whose file-size limit (RLIMIT_FSIZE, as a full disk would) stops a
+    write: one line naming the cause and what to do, no temporary or torn ledger line left,
+    nothing else in the warehouse changed but whole loads; the next run completes it."""
+    import resource
+
+    import duckdb
+
+    zones = _zones(corpus, tmp_path)
+    for folder in ("landed", "ledger", "quarantine"):
+        shutil.rmtree(zones.warehouse / folder, ignore_errors=True)
+    before = tree_snapshot(zones.warehouse)
+    manifest = json.loads((zones.custodian / "outbox" / "manifest.json").read_text())
+    rows = {(f["extract"], f["school_year"]): f["rows"] for f in manifest["files"]}
+
+    def limited():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "p20", "load"], env=zones.env, cwd=REPO, capture_output=True, text=True,
+        timeout=300, preexec_fn=limited,
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("p20: load stopped: a file-size limit was hit"), proc.stderr
+    assert "nothing half-landed" in lines[0] and "run `p20 load` again to complete it" in lines[0]
+    assert not list(zones.warehouse.rglob(".tmp-*"))
+    ledger = zones.warehouse / "ledger" / "loads.jsonl"
+    for line in ledger.read_text().splitlines() if ledger.exists() else []:
+        json.loads(line)  # no torn line for the next append to run on from
+    after = tree_snapshot(zones.warehouse)
+    changed = {k for k in after if after[k] != before.get(k)} | (before.keys() - after.keys())
+    assert all(k.startswith(("ledger", "quarantine", "landed")) for k in changed), changed
+    for part in (zones.warehouse / "landed").glob("*/school_year=*/load_id=*/*.parquet"):
+        n = duckdb.sql(f"select count(*) from read_parquet('{part}')").fetchall()[0][0]
+        assert n == rows[(part.parts[-4], int(part.parts[-3].removeprefix("school_year=")))], part
+    landed = len(list((zones.warehouse / "landed").glob("*/school_year=*/load_id=*")))
+    assert (landed == 0) if limit == 3_000 else (0 < landed < len(rows)), landed
+    if limit == 3_000:
+        assert not changed - {k for k in changed if k.startswith(("ledger", "quarantine"))}, changed
+    final = zones.p20("load")
+    assert final.returncode == 0, final.stderr
+    assert len(list((zones.warehouse / "landed").glob("*/school_year=*/load_id=*"))) == len(rows)

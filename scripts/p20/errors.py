@@ -19,6 +19,12 @@ class UsageError(P20Error):
     exit_code = 2
 
 
+class WarehouseFull(P20Error):
+    """The disk, a quota or a file-size limit stopped a write (exit 1): nothing half-written."""
+
+    exit_code = 1
+
+
 class Interrupted(P20Error):
     """Ctrl-C (exit 130) or SIGTERM (exit 143) stopped a run: the message says what was left."""
 

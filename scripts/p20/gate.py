@@ -14,6 +14,7 @@ suites), p20.quarantine (reports of rejected files), p20.pipeline (read ahead, w
 """
 
 import datetime as dt
+import errno
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ import duckdb
 
 from p20 import paths
 from p20.diagnose import header_problem
-from p20.errors import Interrupted, RejectedInput, Terminated
+from p20.errors import Interrupted, RejectedInput, Terminated, WarehouseFull
 from p20.gx_suite import (
     frame_table,
     frame_table_name,
@@ -301,6 +302,19 @@ def load(outbox: Path, on_file: Callable[[int, int, str], None] | None = None) -
     outcomes: list[Outcome] = []
     try:
         return _load(outbox, manifest, outcomes, on_file)
+    except (OSError, duckdb.IOException) as exc:
+        cause = out_of_space(exc)
+        if not cause:
+            raise
+        total = len(manifest.get("files", []))
+        landed = sum(
+            o.status == "landed" and landed_path(o.extract, o.school_year, o.load_id).exists() for o in outcomes
+        )
+        raise WarehouseFull(
+            f"load stopped: {cause} writing into {paths.warehouse_dir()}; {landed} of {total} files "
+            "landed before it, the one being written did not (nothing half-landed): free space (or "
+            "raise the limit), then run `p20 load` again to complete it"
+        ) from None
     except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: what was left, and how to finish it
         total = len(manifest.get("files", []))
         counts = {s: sum(o.status == s for o in outcomes) for s in ("landed", "unchanged", "rejected")}
@@ -310,6 +324,18 @@ def load(outbox: Path, on_file: Callable[[int, int, str], None] | None = None) -
             "not loaded yet, nothing half-landed: run `p20 load` again to complete it",
             143 if isinstance(exc, Terminated) else 130,
         ) from None
+
+
+# What a full disk, a quota or a file-size limit says, from the OS or from DuckDB.
+SPACE_ERRORS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up", errno.EFBIG: "a file-size limit was hit"}
+SPACE_TEXT = {"No space left on device": "the disk is full", "File too large": "a file-size limit was hit",
+              "Disk quota exceeded": "the disk quota is used up"}
+
+
+def out_of_space(exc: BaseException) -> str | None:
+    if isinstance(exc, OSError):
+        return SPACE_ERRORS.get(exc.errno)
+    return next((cause for text, cause in SPACE_TEXT.items() if text in str(exc)), None)
 
 
 def _load(
