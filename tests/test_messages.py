@@ -112,6 +112,10 @@ def test_load_says_one_line_per_problem_with_the_volume_figures(corpus, tmp_path
     ], "\n".join(rejected)
     after = {k: v for k, v in tree_snapshot(zones.warehouse).items() if not k.startswith(("ledger", "quarantine"))}
     assert after == before
+    reports = [json.loads(p.read_text()) for p in (zones.warehouse / "quarantine").rglob("report.json")]
+    volume = next(r for r in reports if r["file"] == "enrollments_2025.txt")
+    text = (zones.warehouse / "quarantine" / volume["load_id"] / "report.txt").read_text()
+    assert f"10 rows vs {previous} in the previous landed year" in text, text  # not "0 of 10 rows"
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"])
