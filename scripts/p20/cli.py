@@ -1,6 +1,7 @@
 """The `p20` command. Each subcommand is a thin call into one workflow module.
 
-Exit codes: 0 ok, 1 rejected input, 2 usage error. Expected failures print one line, no traceback.
+Exit codes: 0 ok, 1 rejected input, 2 usage error, 130 Ctrl-C, 143 SIGTERM. Expected failures print
+one line, no traceback.
 """
 
 import atexit
