@@ -176,3 +176,34 @@ def trim_outbox(zones: Zones, keep) -> None:
 def tree_snapshot(root: Path) -> dict[str, bytes]:
     """Every file under root with its bytes (for 'nothing changed' checks)."""
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory):
+    """Two clean years (2024, 2025) of the tiny district loaded, and the labelled faults of 2025
+    (`p20 synth --faults`): (root of the zones, the faults' index). Tests copy what they change."""
+    import os
+
+    from p20 import gate, keys
+    from p20.custodian import pseudonymise
+
+    root = tmp_path_factory.mktemp("faults")
+    custodian, warehouse = root / "custodian", root / "warehouse"
+    saved = {k: os.environ.get(k) for k in ("P20_CUSTODIAN_DIR", "P20_WAREHOUSE_DIR")}
+    os.environ.update(P20_CUSTODIAN_DIR=str(custodian), P20_WAREHOUSE_DIR=str(warehouse))
+    try:
+        new_zones(root).p20(
+            "synth", "--preset", "tiny", "--seed", "3", "--years", "2024-2025", "--faults", check=True
+        )
+        keys.init_master_key()
+        keys.init_escrow_key()
+        keys.write_secret(keys.manifest_key_path(), keys.manifest_key(keys.load_master_key()))
+        pseudonymise(custodian / "raw", custodian / "outbox")
+        outcomes = gate.load(custodian / "outbox")
+        assert all(o.status == "landed" for o in outcomes)
+    finally:
+        for k, v in saved.items():
+            if v is not None:
+                os.environ[k] = v
+    faults = json.loads((custodian / "faults" / "faults.json").read_text())["faults"]
+    return root, faults

@@ -31,3 +31,13 @@ def test_shell_completion_completes_commands_and_options():
     assert complete_bash("p20 rel") == ["release"]
     assert "--preset" in complete_bash("p20 synth --pre")
     assert {"init", "fingerprint"} <= set(complete_bash("p20 keys "))
+
+
+def test_demo_accepts_only_the_presets_its_help_names(tmp_path):
+    """`p20 demo --preset medium` (the help says tiny | small) is a usage error: exit 2, one
+    line, nothing written (it used to synthesise a 1.8 GB district)."""
+    env = {"P20_CUSTODIAN_DIR": str(tmp_path / "c"), "P20_WAREHOUSE_DIR": str(tmp_path / "w")}
+    proc = p20("demo", "--preset", "medium", env=env)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.strip().splitlines() == ["p20: demo --preset 'medium': expected one of tiny | small"]
+    assert not (tmp_path / "c").exists() and not (tmp_path / "w").exists()

@@ -1,10 +1,12 @@
 """The `p20` command. Each subcommand is a thin call into one workflow module.
 
-Exit codes: 0 ok, 1 rejected input, 2 usage error. Expected failures print one line, no traceback.
+Exit codes: 0 ok, 1 rejected input, 2 usage error, 130 Ctrl-C, 143 SIGTERM. Expected failures print
+one line, no traceback.
 """
 
 import atexit
 import functools
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +14,7 @@ import typer
 
 from p20 import paths
 from p20.console import audit_and_report, err, out, progress_bar
-from p20.errors import P20Error, UsageError
+from p20.errors import P20Error, Terminated, UsageError
 from p20.teardown import quiet_interpreter_shutdown
 
 # A traceback (a bug) never shows local variables: they may hold key bytes or ids.
@@ -46,6 +48,12 @@ def main(
             markup=False,
         )
         raise typer.Exit(2)
+    # SIGTERM stops a run as Ctrl-C does: the command says what was left (see expected_errors)
+    signal.signal(signal.SIGTERM, _terminate)
+
+
+def _terminate(signum, frame):
+    raise Terminated()
 
 
 def expected_errors(fn):
@@ -58,6 +66,9 @@ def expected_errors(fn):
         except P20Error as exc:
             err.print(f"p20: {exc}", markup=False)
             raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt as exc:  # a workflow with more to say raises Interrupted instead
+            err.print(f"p20 {fn.__name__}: interrupted before it finished; run it again to complete it", markup=False)
+            raise typer.Exit(143 if isinstance(exc, Terminated) else 130) from None
 
     return wrapper
 
@@ -244,7 +255,7 @@ def load(outbox: Annotated[Path | None, typer.Argument(help="an outbox folder")]
         err.print(line, markup=False)
     for o in outcomes:
         if o.status == "rejected":
-            for line in o.message.split("; "):
+            for line in o.problems():
                 err.print(f"rejected: {line}", markup=False)
     out.print(
         f"load: {counts['landed']} landed, {counts['unchanged']} unchanged, "
@@ -349,7 +360,11 @@ def demo(
     seed: Annotated[int, typer.Option()] = 42,
 ):
     """Synth -> keys -> pseudonymise -> load -> dbt build, a summary of the marts, then an audit."""
+    from p20.demo import DEMO_PRESETS
     from p20.demo import demo as run
+
+    if preset not in DEMO_PRESETS:  # the larger presets are for `p20 synth` (GBs, hours)
+        raise UsageError(f"demo --preset {preset!r}: expected one of {' | '.join(DEMO_PRESETS)}")
 
     if not run(preset, seed):
         raise typer.Exit(1)

@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from p20 import escrow, keys
+from p20.diagnose import delimiter_problem, encoding_problem, header_problem
 from p20.errors import RejectedInput
 from p20.inventory import inventory, raw_extracts
 from p20.manifest import MANIFEST, MANIFEST_FORMAT, is_sealed_by, read_manifest, seal_manifest
@@ -126,6 +127,12 @@ def _refuse_layout_breaks(path: Path, extract: Extract) -> NoReturn:
     ).fetchall()
     if not bad:
         raise RejectedInput(f"{path.name}: file is not readable as caret-delimited text")
+    last = con.execute("select max(line_no) from raw_lines").fetchall()[0][0]
+    if [r[0] for r in bad] == [last] and not path.read_bytes().endswith(b"\n"):
+        raise RejectedInput(  # a cut-off transfer, not a new column
+            f"{path.name}: rule 'complete last line' failed: line {last}, the last, ends without a "
+            "line end and lacks fields: the file looks cut off; send the whole file again"
+        )
     first = ", ".join(str(r[0]) for r in bad[:10])
     raise RejectedInput(
         f"{path.name}: rule 'column policy' failed on {len(bad)} lines (first: {first}): the "
@@ -152,12 +159,19 @@ def _read_text(path: Path, extract: Extract) -> pa.Table:
     wanted = [c.raw_column for c in extract.columns if c.action != "drop"]
     if not data.removeprefix(UTF8_BOM).strip(b"\r\n"):
         return pa.table({name: pa.array([], pa.string()) for name in wanted})
+    # One cause behind every broken line is named once (p20.diagnose): encoding, header row.
+    problem = None if data.isascii() else encoding_problem(path.name, data)
+    if problem:
+        raise RejectedInput(problem)
+    names = [c.raw_column for c in extract.columns]
+    first = data.removeprefix(UTF8_BOM).split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
+    problem = header_problem(path.name, first, names)
+    if problem:
+        raise RejectedInput(problem)
     try:
-        if not data.isascii():
-            data.decode("utf-8")
         return pcsv.read_csv(
             pa.py_buffer(data),
-            read_options=pcsv.ReadOptions(column_names=[c.raw_column for c in extract.columns]),
+            read_options=pcsv.ReadOptions(column_names=names),
             parse_options=PARSE,
             convert_options=pcsv.ConvertOptions(
                 column_types=dict.fromkeys(wanted, pa.string()),
@@ -166,8 +180,11 @@ def _read_text(path: Path, extract: Extract) -> pa.Table:
                 check_utf8=False,  # checked above, for every column
             ),
         )
-    except (UnicodeDecodeError, pa.ArrowInvalid):
+    except pa.ArrowInvalid:
         pass  # Arrow's message quotes the offending line: diagnose it by line number instead
+    problem = delimiter_problem(path.name, data.removeprefix(UTF8_BOM), len(names))
+    if problem:  # one cause for every line: say it once, not as a column-policy failure
+        raise RejectedInput(problem)
     _refuse_layout_breaks(path, extract)
 
 

@@ -17,6 +17,10 @@ from p20.policy import linked_extracts
 from p20.report import report
 from p20.synth import generate, synth_marker_matches
 
+# What `p20 demo --preset` takes (its help says so): the district sizes one machine runs end to
+# end in minutes.
+DEMO_PRESETS = ("tiny", "small")
+
 
 def demo(preset: str, seed: int) -> bool:
     """The whole path on a synthetic district; False (after saying why) when a step fails."""
@@ -42,7 +46,8 @@ def demo(preset: str, seed: int) -> bool:
     outcomes = run_load(paths.outbox_dir(), on_file=progress_bar("validating"))
     rejected = [o for o in outcomes if o.status == "rejected"]
     for o in rejected:
-        err.print(f"rejected: {o.message}", markup=False)
+        for line in o.problems():
+            err.print(f"rejected: {line}", markup=False)
     out.print(
         f"3/5 load: {sum(o.status == 'landed' for o in outcomes)} landed, "
         f"{sum(o.status == 'unchanged' for o in outcomes)} unchanged, {len(rejected)} rejected"

@@ -14,6 +14,7 @@ suites), p20.quarantine (reports of rejected files), p20.pipeline (read ahead, w
 """
 
 import datetime as dt
+import errno
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,7 +23,8 @@ from pathlib import Path
 import duckdb
 
 from p20 import paths
-from p20.errors import RejectedInput
+from p20.diagnose import header_problem
+from p20.errors import Interrupted, RejectedInput, Terminated, WarehouseFull
 from p20.gx_suite import (
     frame_table,
     frame_table_name,
@@ -64,6 +66,11 @@ class Outcome:
     failures: list[dict] = field(default_factory=list)
     results: list[dict] = field(default_factory=list)  # every expectation, when the suite ran
     message: str = ""
+    lines: list[str] = field(default_factory=list)  # one per problem, when there are several
+
+    def problems(self) -> list[str]:
+        """What to print: one line per problem (a failed rule), never a fragment of one."""
+        return self.lines or [self.message]
 
 
 def _landed_school_codes(con: duckdb.DuckDBPyConnection, year: int, current: dict) -> set[str]:
@@ -133,6 +140,33 @@ def read_ahead(
         cursor.close()
 
 
+def _header_problem(con: duckdb.DuckDBPyConnection, name: str, extract: Extract) -> str | None:
+    """A header row's one-line refusal, from line 1 of the frame table (frame_table)."""
+    cols = ", ".join(f"coalesce({c}, '')" for c in extract.outbox_columns)
+    first = con.execute(f"select [{cols}] from {frame_table_name(extract)} where line_no = 1").fetchall()
+    return header_problem(name, "^".join(first[0][0]), extract.outbox_columns) if first else None
+
+
+def failure_line(name: str, failure: dict, params: dict, previous_rows: int | None) -> str:
+    """One failed rule as one line: its rows and first lines, or for a row-count rule the
+    figures (rows now, rows of the previous landed year, the band)."""
+    line = f"{name}: rule '{failure['rule']}' failed"
+    if failure.get("observed_value") is not None:  # a table-level rule: no failing rows
+        line += f": {failure['observed_value']} rows"
+        if previous_rows is not None and params.get("volume_min_rows") is not None:
+            line += (
+                f" vs {previous_rows} in the previous landed year (band {params['volume_min_rows']}-"
+                f"{params['volume_max_rows']}): check the file holds the "
+                "whole year; widen the band only if the change is real"
+            )
+        return line
+    lines = failure["lines"]
+    line += f" on {failure['unexpected_count']} rows"
+    if lines:
+        line += f" (lines {', '.join(map(str, lines[:5]))}{' ...' if len(lines) > 5 else ''})"
+    return line
+
+
 def load_file(
     con: duckdb.DuckDBPyConnection,
     outbox: Path,
@@ -181,18 +215,17 @@ def load_file(
     known = school_codes.get(year) or _landed_school_codes(con, year, current)
     previous = current.get((extract.name, year - 1))
     params = suite_parameters(extract, year, sorted(known), previous["rows"] if previous else None)
+    header = _header_problem(con, name, extract)
+    if header:  # one cause, not a failure of every rule on line 1
+        outcome.message = header
+        return outcome
     validation = validate(con, extract, params)
     outcome.results, outcome.failures = validation.results, validation.failures
     if outcome.failures:
-        outcome.message = "; ".join(
-            f"{name}: rule '{f['rule']}' failed on {f['unexpected_count']} rows"
-            + (
-                f" (lines {', '.join(map(str, f['lines'][:5]))}{' ...' if len(f['lines']) > 5 else ''})"
-                if f["lines"]
-                else ""
-            )
-            for f in outcome.failures
-        )
+        outcome.lines = [
+            failure_line(name, f, params, previous["rows"] if previous else None) for f in outcome.failures
+        ]
+        outcome.message = "; ".join(outcome.lines)
         return outcome
     outcome.load_id = new_load_id()
     outcome.status = "landed"  # once land() has renamed it into place
@@ -281,6 +314,48 @@ def load(outbox: Path, on_file: Callable[[int, int, str], None] | None = None) -
     `on_file(done, total, file)` is called before each file and once at the end (for a
     progress bar)."""
     manifest = verified_manifest(outbox)
+    outcomes: list[Outcome] = []
+    try:
+        return _load(outbox, manifest, outcomes, on_file)
+    except (OSError, duckdb.IOException) as exc:
+        cause = out_of_space(exc)
+        if not cause:
+            raise
+        total = len(manifest.get("files", []))
+        landed = sum(
+            o.status == "landed" and landed_path(o.extract, o.school_year, o.load_id).exists() for o in outcomes
+        )
+        raise WarehouseFull(
+            f"load stopped: {cause} writing into {paths.warehouse_dir()}; {landed} of {total} files "
+            "landed before it, the one being written did not (nothing half-landed): free space (or "
+            "raise the limit), then run `p20 load` again to complete it"
+        ) from None
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: what was left, and how to finish it
+        total = len(manifest.get("files", []))
+        counts = {s: sum(o.status == s for o in outcomes) for s in ("landed", "unchanged", "rejected")}
+        raise Interrupted(
+            f"load interrupted after {len(outcomes)} of {total} files ({counts['landed']} landed, "
+            f"{counts['unchanged']} unchanged, {counts['rejected']} rejected); {total - len(outcomes)} "
+            "not loaded yet, nothing half-landed: run `p20 load` again to complete it",
+            143 if isinstance(exc, Terminated) else 130,
+        ) from None
+
+
+# What a full disk, a quota or a file-size limit says, from the OS or from DuckDB.
+SPACE_ERRORS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up", errno.EFBIG: "a file-size limit was hit"}
+SPACE_TEXT = {"No space left on device": "the disk is full", "File too large": "a file-size limit was hit",
+              "Disk quota exceeded": "the disk quota is used up"}
+
+
+def out_of_space(exc: BaseException) -> str | None:
+    if isinstance(exc, OSError):
+        return SPACE_ERRORS.get(exc.errno)
+    return next((cause for text, cause in SPACE_TEXT.items() if text in str(exc)), None)
+
+
+def _load(
+    outbox: Path, manifest: dict, outcomes: list[Outcome], on_file: Callable[[int, int, str], None] | None
+) -> list[Outcome]:
     warehouse = paths.warehouse_dir()
     with exclusive_lock(warehouse):
         ledger = read_ledger()
@@ -302,7 +377,6 @@ def load(outbox: Path, on_file: Callable[[int, int, str], None] | None = None) -
         listed = {e.get("file") for e in entries}
         unlisted = [p.name for p in sorted(outbox.glob("*.txt")) if p.name not in listed]
         school_codes: dict[int, set[str]] = {}
-        outcomes = []
 
         def read(i: int, entry: dict) -> ReadAhead:
             return read_ahead(con, outbox, entry, current, f"p20_read_{i}")
@@ -329,7 +403,8 @@ def load(outbox: Path, on_file: Callable[[int, int, str], None] | None = None) -
                     extract="?",
                     school_year=None,
                     status="rejected",
-                    message=f"{name}: not listed in the manifest; it was not loaded",
+                    message=f"{name}: not listed in the manifest, so not loaded (remove it, or run "
+                    "`p20 pseudonymise` again to make an outbox that lists it)",
                 )
             )
         if any(o.status == "landed" for o in outcomes):

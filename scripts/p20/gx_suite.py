@@ -282,6 +282,8 @@ def validate(con: duckdb.DuckDBPyConnection, extract: Extract, params: dict) -> 
                 "element_count": int(res.get("element_count") or rows),
                 "lines": lines[:MAX_LINES_REPORTED],
                 "could_not_evaluate": _raised(r),
+                # a row-count rule's figure (the file's rows), so its message can say it
+                "observed_value": res.get("observed_value") if cfg.type.startswith("expect_table_row_count") else None,
             }
         )
     by_rule = {(f["expectation"], f["rule"]): f for f in failures}

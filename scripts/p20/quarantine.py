@@ -30,6 +30,8 @@ class Rejected(Protocol):
     results: list[dict]
     message: str
 
+    def problems(self) -> list[str]: ...
+
 
 def write_report(outcome: Rejected, file_sha256: str | None) -> None:
     """The three reports of a rejected extract, under quarantine/<outcome.load_id>/."""
@@ -43,6 +45,8 @@ def write_report(outcome: Rejected, file_sha256: str | None) -> None:
             "failures": outcome.failures,
             "expectations": outcome.results,
             "message": outcome.message if not outcome.failures else "",
+            # what `p20 load` printed, one line per problem (a row-count rule's figures included)
+            "problems": outcome.problems(),
         }
         (tmp / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         (tmp / "report.txt").write_text(text_report(report), encoding="utf-8")
@@ -51,7 +55,9 @@ def write_report(outcome: Rejected, file_sha256: str | None) -> None:
 
 def text_report(report: dict) -> str:
     lines = [f"p20 load: {report['file']} was rejected (load {report['load_id']})", ""]
-    if report["failures"]:
+    if report.get("problems"):
+        lines += [f"- {p}" for p in report["problems"]]
+    elif report["failures"]:
         for f in report["failures"]:
             where = f" lines {', '.join(map(str, f['lines']))}" if f["lines"] else ""
             lines.append(

@@ -2,6 +2,7 @@
 and write directories and files atomically (temporary name, then one rename)."""
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -114,9 +115,17 @@ def append_jsonl(path: Path, record: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = (json.dumps(record, sort_keys=True) + "\n").encode()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    size = os.fstat(fd).st_size
     try:
-        os.write(fd, data)
+        # A full disk or a file-size limit can write part of the line: take it back, so the
+        # next line never runs on from a torn one.
+        if os.write(fd, data) != len(data):
+            raise OSError(errno.EFBIG, "the line could not be written whole", str(path))
         os.fsync(fd)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, size)
+        raise
     finally:
         os.close(fd)
 

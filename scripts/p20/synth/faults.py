@@ -18,6 +18,7 @@ from p20.policy import extract_by_raw_code
 from p20.textio import write_json_atomic
 
 HEAD_LINES = 200
+ENCODING = "p20 pseudonymise refuses: file is not valid UTF-8 text"
 
 
 class _Faults:
@@ -88,6 +89,7 @@ class _Faults:
 def write_faults(raw: Path, out: Path, year: int, rng: np.random.Generator) -> list[dict]:
     f = _Faults(raw, out, year, rng)
     refuse = "p20 pseudonymise refuses: rule 'column policy'"
+    delimiter = "p20 pseudonymise refuses: rule 'caret delimiter'"
     gate = "p20 load rejects: rule "
 
     rows = [r[:-1] for r in f.lines("SENR")]
@@ -98,12 +100,13 @@ def write_faults(raw: Path, out: Path, year: int, rng: np.random.Generator) -> l
     f.write("shifted_columns", "SENR", rows, "an empty field after field 4 shifts the rest (same count)",
             gate + "'school_code is present' / 'academic_year is the file's school year'")
     data = "".join("|".join(r) + "\r\n" for r in f.lines("SENR")).encode()
-    f.write("wrong_delimiter", "SENR", data, "pipe-delimited instead of caret", refuse)
+    f.write("wrong_delimiter", "SENR", data, "pipe-delimited instead of caret", delimiter)
     header = "^".join(c.raw_column for c in extract_by_raw_code()["SENR"].columns) + "\r\n"
     data = header.encode() + "".join("^".join(r) + "\r\n" for r in f.lines("SENR")).encode()
-    f.write("header_row", "SENR", data, "a header row of column names first", gate + "'record_type is SENR' (line 1)")
+    f.write("header_row", "SENR", data, "a header row of column names first", "p20 pseudonymise refuses: rule 'no header row'")
     data = "".join("^".join(r) + "\r\n" for r in f.lines("STAS")).encode()
-    f.write("truncated_file", "STAS", data[: len(data) * 2 // 3 - 7], "file cut off in the middle of a line", refuse)
+    f.write("truncated_file", "STAS", data[: len(data) * 2 // 3 - 7], "file cut off in the middle of a line",
+            "p20 pseudonymise refuses: rule 'complete last line'")
     f.write("empty_file", "SPRG", b"", "zero bytes", gate + "'file has at least one row'")
     rows = f.lines("SENR")
     rows += [list(rows[i]) for i in f.some(rows, 5)]
@@ -170,7 +173,7 @@ def write_faults(raw: Path, out: Path, year: int, rng: np.random.Generator) -> l
     pos = data.index(b"^", data.index(b"\r\n") + 2)
     data = data[: pos + 1] + "Mu\xf1oz".encode("latin-1") + data[pos + 1 :]
     f.write("non_utf8_bytes", "SINF", data, "a Latin-1 byte (n with tilde) on line 2",
-            "p20 pseudonymise refuses: file is not valid UTF-8 text")
+            ENCODING)
     rows = f.lines("SENR", limit=None)
     f.write("row_count_far_below_previous_year", "SENR", rows[: max(1, len(rows) // 20)],
             "5% of the year's enrolment lines", "not yet enforced: a row-count-vs-previous-year rule (issue 5)")
@@ -205,9 +208,62 @@ def write_faults(raw: Path, out: Path, year: int, rng: np.random.Generator) -> l
     rows += [list(rows[0])]
     f.write("duplicate_incident", "SINC", rows, "an incident line repeated",
             gate + "'one row per incident and student'")
+    _more_faults(f, year)
     write_json_atomic(out / "faults.json", {"format": "p20-synth-faults/1", "school_year": year, "faults": f.index})
     return f.index
 
 
 def fault_index(faults_dir: Path) -> list[dict]:
     return json.loads((faults_dir / "faults.json").read_text())["faults"]
+
+
+def _more_faults(f: _Faults, year: int) -> None:
+    """Faults real district extracts have: another tool's delimiter or encoding, a copy that
+    broke off, last year's file under this year's name, dates and codes as a spreadsheet
+    rewrites them, impossible dates and counts (issue 13)."""
+    gate = "p20 load rejects: rule "
+    delimiter = "p20 pseudonymise refuses: rule 'caret delimiter'"
+    data = "".join(",".join(r) + "\r\n" for r in f.lines("SENR")).encode()
+    f.write("comma_delimited", "SENR", data, "comma-separated (a CSV export) instead of caret", delimiter)
+    data = "".join("\t".join(r) + "\r\n" for r in f.lines("SINF")).encode()
+    f.write("tab_delimited", "SINF", data, "tab-separated instead of caret", delimiter)
+    rows = f.lines("SINF")
+    pn = f.pos("SINF", "last_name")
+    for i in f.some(rows, 2):
+        rows[i][pn] = "O\u2019Brien"
+    data = "".join("^".join(r) + "\r\n" for r in rows).encode("cp1252")
+    f.write("windows_1252_apostrophe", "SINF", data, "a Windows-1252 curly apostrophe (byte 0x92) in two names", ENCODING)
+    data = "".join("\t".join(r) + "\r\n" for r in f.lines("SENR")).encode("utf-16")
+    f.write("utf16_export", "SENR", data, "UTF-16 with a byte-order mark, tab-separated (Excel's 'Unicode Text')", ENCODING)
+    data = "".join("^".join(r) + "\r\n" for r in f.lines("SENR")).encode() + b"\x00" * 512
+    f.write("nul_padding", "SENR", data, "512 zero bytes after the last line (a copy that broke off)",
+            "p20 pseudonymise refuses: rule 'complete last line'")
+    if (f.raw / f"SENR_{year - 1}.txt").exists():  # a single-year district has no last year
+        last_year = _Faults(f.raw, f.out, year - 1, f.rng)
+        f.write("previous_years_file", "SENR", last_year.lines("SENR"), "last year's SENR file under this year's name",
+                gate + "'academic_year is the file's school year'")
+    rows = f.lines("SENR")
+    ps, pe = f.pos("SENR", "enrollment_start_date"), f.pos("SENR", "exit_date")
+    for i in f.some(rows):
+        rows[i][ps], rows[i][pe] = f"{year - 1}0901", f"{year - 1}0815"
+    f.write("exit_date_before_entry_date", "SENR", rows, "exit date two weeks before the start date",
+            gate + "'exit_date is not before enrollment_start_date'")
+    f.write("future_dates", "SENR", f.set_field("SENR", "enrollment_start_date", f"{year + 3}0901"),
+            "start dates three years ahead", gate + "'enrollment_start_date lies inside the school year (1 July - 30 June)'")
+    f.write("us_format_dates", "SENR", f.set_field("SENR", "enrollment_start_date", f"08/15/{year - 1}"),
+            "start dates as MM/DD/CCYY (a spreadsheet's rewrite)", gate + "'enrollment_start_date is a CCYYMMDD date'")
+    rows = f.lines("SENR")
+    pg = f.pos("SENR", "grade_level")
+    for i in [i for i, r in enumerate(rows) if r[pg].startswith("0")][:3]:
+        rows[i][pg] = rows[i][pg].lstrip("0")
+    f.write("grade_level_leading_zero_lost", "SENR", rows, "grade 01 written as 1 (a spreadsheet dropped the zero)",
+            gate + "'grade_level is in seeds/grade_levels'")
+    f.write("lower_case_codes", "SINF", f.set_field("SINF", "gender", lambda v: v.lower()),
+            "gender codes in lower case", gate + "'gender is in seeds/gender_codes'")
+    f.write("days_expected_over_a_year", "STAS", f.set_field("STAS", "days_expected", "400"),
+            "400 expected attendance days", gate + "'days_expected is at most 366'")
+    rows = f.lines("STAS")
+    f.write("file_sent_twice_in_one", "STAS", rows + rows, "the whole file appended to itself",
+            gate + "'one row per student and school'")
+    f.write("unknown_offense_code", "SINC", f.set_field("SINC", "offense_code", "999", k=1),
+            "offense code 999", gate + "'offense_code is in seeds/offense_codes'")
