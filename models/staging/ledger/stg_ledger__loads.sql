@@ -1,5 +1,5 @@
 with ledger as (
-    select * from {{ source('ledger', 'loads') }}
+    select * from {{ p20.source_relation(source('ledger', 'loads')) }}
 ),
 
 renamed as (
@@ -20,8 +20,8 @@ renamed as (
         cast(outcome as {{ dbt.type_string() }}) as outcome,
         cast(supersedes as {{ dbt.type_string() }}) as supersedes_load_id,
         cast(rekeyed_from as {{ dbt.type_string() }}) as rekeyed_from_load_id,
-        cast(started_at as timestamp with time zone) as started_at,
-        cast(finished_at as timestamp with time zone) as finished_at
+        cast(started_at as {{ p20.type_instant() }}) as started_at,
+        cast(finished_at as {{ p20.type_instant() }}) as finished_at
     from ledger
 )
 
