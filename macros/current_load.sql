@@ -3,10 +3,10 @@
     the rest (which stay on disk for audit). -#}
 {% macro current_load(relation) %}
     select *
-    from {{ relation }}
+    from {{ p20.source_relation(relation) }}
     where load_id in (
         select max(load_id)
-        from {{ relation }}
+        from {{ p20.source_relation(relation) }}
         group by school_year
     )
 {% endmacro %}

@@ -22,8 +22,10 @@
     isodow({{ date_expr }})
 {% endmacro %}
 
+{#- Parenthesised whole: it is pasted into arithmetic (first_weekday_on_or_after), where an
+    unbracketed "... % 7) + 1" turned "3 - isodow" into "3 - x + 1" (census day two days late). -#}
 {% macro spark__iso_day_of_week(date_expr) %}
-    ((dayofweek({{ date_expr }}) + 5) % 7) + 1
+    (((dayofweek({{ date_expr }}) + 5) % 7) + 1)
 {% endmacro %}
 
 {#- The first given ISO weekday on or after a date. -#}

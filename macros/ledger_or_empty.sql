@@ -4,7 +4,7 @@
 {% macro ledger_or_empty(table_name, typed_columns) %}
     {%- set path = warehouse_dir() ~ '/ledger/' ~ table_name ~ '.jsonl' -%}
     {%- if count_files(path) > 0 -%}
-        select * from {{ source('ledger', table_name) }}
+        select * from {{ p20.source_relation(source('ledger', table_name)) }}
     {%- else -%}
         select
             {%- for column, data_type in typed_columns.items() %}

@@ -9,7 +9,7 @@ with ledger as (
                "unexpected_count": "BIGINT", "missing_count": "BIGINT",
                "observed_value": "BIGINT", "could_not_evaluate": "BOOLEAN"}]'
         ) as expectations
-    from {{ source('ledger', 'loads') }}
+    from {{ p20.source_relation(source('ledger', 'loads')) }}
 ),
 
 unnested as (

@@ -1,5 +1,5 @@
 with ledger as (
-    select * from {{ source('ledger', 'loads') }}
+    select * from {{ p20.source_relation(source('ledger', 'loads')) }}
 ),
 
 renamed as (
@@ -21,9 +21,10 @@ renamed as (
         cast(supersedes as {{ dbt.type_string() }}) as supersedes_load_id,
         cast(rekeyed_from as {{ dbt.type_string() }}) as rekeyed_from_load_id,
         -- read from the line as JSON: null on a ledger older than the key, which has no column
+        -- (DuckDB's to_json of a row; the Spark build, issue #15, needs its own form)
         cast(json_extract(to_json(ledger), '$.landed_files') as json) as landed_files,
-        cast(started_at as timestamp with time zone) as started_at,
-        cast(finished_at as timestamp with time zone) as finished_at
+        cast(started_at as {{ p20.type_instant() }}) as started_at,
+        cast(finished_at as {{ p20.type_instant() }}) as finished_at
     from ledger
 )
 

@@ -23,8 +23,8 @@ renamed as (
         cast(release_json_sha256 as {{ dbt.type_string() }}) as release_json_sha256,
         cast(n_tables as integer) as n_tables,
         cast(n_rows as bigint) as n_rows,
-        cast(started_at as timestamp with time zone) as started_at,
-        cast(finished_at as timestamp with time zone) as finished_at
+        cast(started_at as {{ p20.type_instant() }}) as started_at,
+        cast(finished_at as {{ p20.type_instant() }}) as finished_at
     from ledger
 )
 
