@@ -85,14 +85,14 @@ def load_rules(repo: Path = REPO) -> Rules:
 # Why the whole-warehouse attacks are not run in `make test` yet (tests/test_disclosure_attack.py,
 # tests/test_small_preset.py): the figures of the last measurement, for whoever removes the mark.
 OPEN_ISSUE = (
-    "issue #12 is open: on main 1cf711d (2026-12-02) the attacker finds 144 on tiny_run (seed 7): "
-    "93 suppressed sizes narrowed in fct_school_measures, 25 in the algebra marts, 10 coded counts "
-    "narrowed, 16 hidden counts exact or pinned to 0; the solver does not yet know the nested "
-    "populations across marts (a measure's students within the enrolled, a group within all, "
-    "school tested within district tested) that the attacker uses. The attack took 392 s on tiny "
-    "on a loaded machine (MILP time limits are wall-clock), past this suite's budget. Run it by "
-    "hand: python tests/attacker.py warehouse/published/p20.duckdb. Remove the mark when it finds "
-    "nothing within its time"
+    "issue #12 is open: on main (2026-12-02, with the tested-in-district relations) the attacker "
+    "finds 93 on tiny_run (seed 7; 144 before them) and 260 on small (seed 42): sizes narrowed "
+    "and counts exact or pinned to 0, mostly grade-8 algebra and hs_readiness race/SED groups "
+    "(the algebra-within-hs_readiness nesting the solver does not have) and ELA/math hispanic "
+    "sizes (tested-in-district: the solver has the relation; its LP audit passes what the "
+    "attacker's MILP proves). The attack takes 4-7 min on tiny on a loaded machine (MILP time "
+    "limits are wall-clock), past this suite's budget. Run it by hand: python tests/attacker.py "
+    "warehouse/published/p20.duckdb. Remove the mark when it finds nothing within its time"
 )
 
 

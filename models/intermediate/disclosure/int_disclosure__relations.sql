@@ -147,29 +147,32 @@ tested_groups as (
 -- the gap's n_met), or the size minus those who met
 tested_quantities as (
     select
-        'n' as quantity,
-        'n_students' as school_count,
-        'n_students' as district_count,
-        1 as coefficient
-    union all
-    select 'met', 'n_counted', 'n_met', 1
-    union all
-    select 'not_met', 'n_students', 'n_students', 1
-    union all
-    select 'not_met', 'n_counted', 'n_met', -1
+        quantities.quantity,
+        quantities.school_count,
+        quantities.district_count,
+        quantities.coefficient
+    from (
+        values
+        ('n', 'n_students', 'n_students', 1),
+        ('met', 'n_counted', 'n_met', 1),
+        ('not_met', 'n_students', 'n_students', 1),
+        ('not_met', 'n_counted', 'n_met', -1)
+    ) as quantities (quantity, school_count, district_count, coefficient)
 ),
 
 -- which side of a relation a member is on: `within` says the group's count of the schools is
 -- at most the district's; `rest` says the same of all students minus the group
 tested_sides as (
     select
-        'within' as side,
-        true as is_group,
-        1 as sign
-    union all
-    select 'rest', false, 1
-    union all
-    select 'rest', true, -1
+        sides.side,
+        sides.is_group,
+        sides.sign
+    from (
+        values
+        ('within', true, 1),
+        ('rest', false, 1),
+        ('rest', true, -1)
+    ) as sides (side, is_group, sign)
 ),
 
 tested_members as (

@@ -47,7 +47,7 @@ def solved_before(con: duckdb.DuckDBPyConnection, this: str, inputs: str) -> pa.
     table does not exist yet or predates the fingerprint)."""
     try:
         total = con.execute(f"select count(*) from {this}").fetchall()[0][0]
-        previous = con.execute(f"select * from {this} where {FINGERPRINT_COLUMN} = ?", [inputs]).to_arrow_table()
+        previous = con.sql(f"select * from {this} where {FINGERPRINT_COLUMN} = $fp", params={"fp": inputs}).to_arrow_table()
     except duckdb.Error:  # not built yet, or built before the fingerprint column
         return None
     return previous if len(previous) and len(previous) == total else None
