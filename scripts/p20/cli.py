@@ -14,7 +14,7 @@ import typer
 
 from p20 import paths
 from p20.console import audit_and_report, err, out, progress_bar
-from p20.errors import P20Error, Terminated, UsageError
+from p20.errors import P20Error, Terminated, UsageError, request_stop
 from p20.teardown import quiet_interpreter_shutdown
 
 # A traceback (a bug) never shows local variables: they may hold key bytes or ids.
@@ -48,12 +48,14 @@ def main(
             markup=False,
         )
         raise typer.Exit(2)
-    # SIGTERM stops a run as Ctrl-C does: the command says what was left (see expected_errors)
-    signal.signal(signal.SIGTERM, _terminate)
+    # SIGTERM stops a run as Ctrl-C does: the command says what was left (see expected_errors);
+    # both are recorded, so a stop a library swallows is raised again (p20.errors.request_stop)
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
 
 
-def _terminate(signum, frame):
-    raise Terminated()
+def _stop(signum, frame):
+    request_stop(signum)
 
 
 def expected_errors(fn):

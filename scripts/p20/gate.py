@@ -24,7 +24,7 @@ import duckdb
 
 from p20 import paths
 from p20.diagnose import header_problem
-from p20.errors import Interrupted, RejectedInput, Terminated, WarehouseFull
+from p20.errors import Interrupted, RejectedInput, Terminated, WarehouseFull, raise_if_stopped
 from p20.gx_suite import (
     frame_table,
     frame_table_name,
@@ -387,6 +387,7 @@ def _load(
         # GIL).
         with Ordered() as pipe:
             for done, (entry, ahead) in enumerate(pipe.read_ahead(entries, read)):
+                raise_if_stopped()
                 if on_file:
                     on_file(done, len(entries), entry.get("file", "?"))
                 started = dt.datetime.now(dt.UTC).isoformat()
