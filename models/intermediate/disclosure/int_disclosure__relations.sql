@@ -143,6 +143,29 @@ tested_groups as (
     where reporting_group is not null
 ),
 
+-- both sides of the relations: the schools' cells count plus, the district's minus
+tested_cells as (
+    select
+        school_year,
+        subject,
+        reporting_group,
+        cell_key,
+        'fct_school_measures' as mart,
+        true as is_school,
+        1 as sign
+    from school_tested
+    union all
+    select
+        school_year,
+        subject,
+        reporting_group,
+        cell_key,
+        'agg_achievement_gaps__district_subgroup' as mart,
+        false as is_school,
+        -1 as sign
+    from district_tested
+),
+
 -- a quantity as counts: the group's size (n_students), those who met (the measure's n_counted,
 -- the gap's n_met), or the size minus those who met
 tested_quantities as (
@@ -182,37 +205,19 @@ tested_members as (
         tested_groups.reporting_group as relation_group,
         tested_sides.side,
         tested_quantities.quantity,
-        'fct_school_measures' as mart,
-        school_tested.cell_key,
-        tested_quantities.school_count as count_name,
-        tested_sides.sign * tested_quantities.coefficient as coefficient
+        tested_cells.mart,
+        tested_cells.cell_key,
+        case
+            when tested_cells.is_school then tested_quantities.school_count else tested_quantities.district_count
+        end as count_name,
+        tested_cells.sign * tested_sides.sign * tested_quantities.coefficient as coefficient
     from tested_groups
     inner join tested_sides
         on tested_sides.side = 'within' or tested_groups.reporting_group <> 'all'
-    inner join school_tested
-        on tested_groups.school_year = school_tested.school_year
-        and tested_groups.subject = school_tested.subject
-        and school_tested.reporting_group
-        = case when tested_sides.is_group then tested_groups.reporting_group else 'all' end
-    cross join tested_quantities
-    union all
-    select
-        tested_groups.school_year,
-        tested_groups.subject,
-        tested_groups.reporting_group as relation_group,
-        tested_sides.side,
-        tested_quantities.quantity,
-        'agg_achievement_gaps__district_subgroup' as mart,
-        district_tested.cell_key,
-        tested_quantities.district_count as count_name,
-        -tested_sides.sign * tested_quantities.coefficient as coefficient
-    from tested_groups
-    inner join tested_sides
-        on tested_sides.side = 'within' or tested_groups.reporting_group <> 'all'
-    inner join district_tested
-        on tested_groups.school_year = district_tested.school_year
-        and tested_groups.subject = district_tested.subject
-        and district_tested.reporting_group
+    inner join tested_cells
+        on tested_groups.school_year = tested_cells.school_year
+        and tested_groups.subject = tested_cells.subject
+        and tested_cells.reporting_group
         = case when tested_sides.is_group then tested_groups.reporting_group else 'all' end
     cross join tested_quantities
 ),
